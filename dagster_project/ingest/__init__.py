@@ -1,0 +1,1 @@
+"""Landing data and business configuration into the working DuckDB file (no Dagster here)."""

@@ -1,0 +1,222 @@
+"""The shape of the working database that the loaders write and dbt reads.
+
+This module is the contract between the Python loaders (``dagster_project.ingest``) and the
+dbt sources (``dbt/models/staging/**/__sources.yml``). Raw CRM tables hold every value as
+text, exactly as it landed; typing, parsing and ``invalid_value`` exceptions happen in dbt
+staging. Configuration tables are typed, because configuration is validated in Python before
+anything runs.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+RAW_SCHEMA = "raw"
+CONFIG_SCHEMA = "config"
+
+# Columns every raw table carries besides its source columns.
+LINEAGE_COLUMNS: dict[str, str] = {
+    "_source_file": "VARCHAR",  # path relative to the landing folder, '/' separated
+    "_source_line": "BIGINT",  # physical line of the row in its file (header = line 1)
+    "_loaded_at": "TIMESTAMP",  # when the loader read the file (UTC)
+}
+
+
+def match_key(name: str) -> str:
+    """Names match ignoring case and underscores (input-contract §1): ``Is_Won`` ~ ``iswon``."""
+    return name.replace("_", "").lower()
+
+
+# Salesforce object -> (raw table, required columns, optional columns). Column names are the
+# canonical snake_case of the Salesforce API name; every known column exists in the raw table
+# (NULL when a file lacks an optional one). Extra source columns are added under their
+# snake_case name as they appear.
+CRM_OBJECTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "User": (
+        "user",
+        ("id", "name", "system_modstamp"),
+        ("email", "manager_id", "is_active", "is_deleted"),
+    ),
+    "Account": ("account", ("id", "name", "system_modstamp"), ("is_deleted", "created_date")),
+    "Opportunity": (
+        "opportunity",
+        (
+            "id",
+            "account_id",
+            "owner_id",
+            "amount",
+            "close_date",
+            "stage_name",
+            "is_closed",
+            "is_won",
+            "created_date",
+            "system_modstamp",
+        ),
+        ("currency_iso_code", "type", "is_deleted"),
+    ),
+    "OpportunitySplit": (
+        "opportunity_split",
+        ("id", "opportunity_id", "split_owner_id", "split_percentage", "system_modstamp"),
+        ("split_type_id", "is_deleted"),
+    ),
+    "OpportunitySplitType": (
+        "opportunity_split_type",
+        ("id", "developer_name", "is_total_validated", "system_modstamp"),
+        ("is_deleted",),
+    ),
+    "OpportunityTeamMember": (
+        "opportunity_team_member",
+        ("id", "opportunity_id", "user_id", "system_modstamp"),
+        ("team_member_role", "is_deleted"),
+    ),
+    # Event needs ActivityDateTime or ActivityDate (at least one): checked by the loader.
+    "Event": (
+        "event",
+        ("id", "what_id", "owner_id", "system_modstamp"),
+        ("activity_date_time", "activity_date", "is_deleted"),
+    ),
+    "Task": (
+        "task",
+        ("id", "what_id", "owner_id", "activity_date", "system_modstamp"),
+        ("is_deleted",),
+    ),
+    "DatedConversionRate": (
+        "dated_conversion_rate",
+        ("id", "iso_code", "conversion_rate", "start_date", "system_modstamp"),
+        ("next_start_date", "is_deleted"),
+    ),
+    "CurrencyType": (
+        "currency_type",
+        ("id", "iso_code", "conversion_rate", "system_modstamp"),
+        ("is_corporate", "is_active", "is_deleted"),
+    ),
+}
+REQUIRED_CRM_OBJECTS = ("User", "Account", "Opportunity")
+
+# Segment messages, flattened. All text as landed; `_raw_line` holds the line only when it is
+# not valid JSON (then every other field is NULL and `_is_valid_json` is false).
+MESSAGE_COLUMNS: dict[str, str] = {
+    "message_id": "VARCHAR",  # messageId
+    "type": "VARCHAR",
+    "timestamp": "VARCHAR",  # ISO 8601 text, parsed in staging
+    "user_id": "VARCHAR",  # userId
+    "anonymous_id": "VARCHAR",  # anonymousId
+    "event": "VARCHAR",
+    "feature": "VARCHAR",  # properties.feature
+    "context_group_id": "VARCHAR",  # context.groupId
+    "group_id": "VARCHAR",  # groupId (group calls)
+    "crm_account_id": "VARCHAR",  # traits.crm_account_id
+    "_is_valid_json": "BOOLEAN",
+    "_raw_line": "VARCHAR",
+}
+MESSAGES_TABLE = "messages"
+
+# Rows of landing files that could not be read as rows at all (a CSV line with the wrong
+# number of fields, say): kept here and reported as `invalid_value` exceptions by dbt.
+REJECTED_ROWS_TABLE = "rejected_rows"
+REJECTED_ROWS_COLUMNS: dict[str, str] = {
+    "object_name": "VARCHAR",  # Salesforce object, or 'messages'
+    "_source_file": "VARCHAR",
+    "_source_line": "BIGINT",
+    "column_name": "VARCHAR",  # NULL when the whole line is malformed
+    "raw_text": "VARCHAR",
+    "error": "VARCHAR",
+    "_loaded_at": "TIMESTAMP",
+}
+
+# Manifest of loaded landing files (incremental, idempotent loading).
+MANIFEST_TABLE = "load_manifest"
+MANIFEST_COLUMNS: dict[str, str] = {
+    "source_file": "VARCHAR",  # relative to the landing folder
+    "target_table": "VARCHAR",
+    "size_bytes": "BIGINT",
+    "modified_at": "DOUBLE",  # st_mtime
+    "row_count": "BIGINT",
+    "loaded_at": "TIMESTAMP",
+}
+
+# Typed business configuration (input-contract §3), validated in Python. Empty cells are NULL;
+# defaults (weight 1, prorate true for persons) are applied in dbt staging, where they are
+# documented and unit-tested.
+CONFIG_TABLES: dict[str, dict[str, str]] = {
+    "teams": {
+        "team_id": "VARCHAR",
+        "team_name": "VARCHAR",
+        "function": "VARCHAR",
+        "parent_team_id": "VARCHAR",
+        "mission": "VARCHAR",
+    },
+    "people": {
+        "person_id": "VARCHAR",
+        "person_name": "VARCHAR",
+        "crm_user_id": "VARCHAR",
+        "team_id": "VARCHAR",
+        "role": "VARCHAR",
+        "manager_person_id": "VARCHAR",
+        "valid_from": "DATE",
+        "valid_to": "DATE",
+    },
+    "quota_plans": {
+        "assignee_type": "VARCHAR",
+        "assignee_id": "VARCHAR",
+        "fiscal_period": "VARCHAR",
+        "metric": "VARCHAR",
+        "target": "DOUBLE",
+        "weight": "DOUBLE",
+        "cap": "DOUBLE",
+        "prorate": "BOOLEAN",
+        "narrative": "VARCHAR",
+    },
+    "feature_ownership": {"feature": "VARCHAR", "team_id": "VARCHAR"},
+    "adjustments": {
+        "adjustment_id": "VARCHAR",
+        "assignee_type": "VARCHAR",
+        "assignee_id": "VARCHAR",
+        "metric": "VARCHAR",
+        "credit_date": "DATE",
+        "amount": "DOUBLE",
+        "reason": "VARCHAR",
+        "approved_by": "VARCHAR",
+    },
+    # Exactly one row.
+    "settings": {
+        "corporate_currency": "VARCHAR",
+        "fiscal_year_start_month": "INTEGER",
+        "timezone": "VARCHAR",
+        "install_events": "VARCHAR[]",
+        "influence_window_days": "INTEGER",
+        "activation_min_events": "INTEGER",
+        "activation_window_days": "INTEGER",
+        "pace_at_risk": "DOUBLE",
+        "freshness_max_age_hours": "DOUBLE",
+        "late_message_lookback_days": "INTEGER",
+        "duckdb_memory_limit": "VARCHAR",
+        "board_show_people": "BOOLEAN",
+    },
+}
+
+
+def crm_columns(object_name: str) -> dict[str, str]:
+    """All columns of a raw CRM table, in order: known source columns, then lineage."""
+    _, required, optional = CRM_OBJECTS[object_name]
+    cols = {c: "VARCHAR" for c in (*required, *optional)}
+    cols.update(LINEAGE_COLUMNS)
+    return cols
+
+
+def _create(conn: duckdb.DuckDBPyConnection, schema: str, table: str, cols: dict[str, str]):
+    body = ", ".join(f'"{c}" {t}' for c, t in cols.items())
+    conn.execute(f'CREATE TABLE IF NOT EXISTS {schema}."{table}" ({body})')
+
+
+def create_empty_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create every raw and config table (empty) if missing: what dbt needs to build."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONFIG_SCHEMA}")
+    for obj, (table, _, _) in CRM_OBJECTS.items():
+        _create(conn, RAW_SCHEMA, table, crm_columns(obj))
+    _create(conn, RAW_SCHEMA, MESSAGES_TABLE, {**MESSAGE_COLUMNS, **LINEAGE_COLUMNS})
+    _create(conn, RAW_SCHEMA, REJECTED_ROWS_TABLE, REJECTED_ROWS_COLUMNS)
+    _create(conn, RAW_SCHEMA, MANIFEST_TABLE, MANIFEST_COLUMNS)
+    for table, cols in CONFIG_TABLES.items():
+        _create(conn, CONFIG_SCHEMA, table, cols)

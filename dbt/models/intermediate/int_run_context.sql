@@ -1,0 +1,14 @@
+-- One row: the run's as_of date and the settings every metric reads. Models join this instead
+-- of reading vars or settings themselves, so unit tests can set as_of and settings as data.
+with settings as (
+    select * from {{ ref('stg_config__settings') }}
+)
+
+select
+    {% if var('as_of') -%}
+    cast('{{ var("as_of") }}' as date) as as_of,
+    {%- else -%}
+    cast(timezone(settings.timezone, current_timestamp) as date) as as_of,
+    {%- endif %}
+    settings.*
+from settings
