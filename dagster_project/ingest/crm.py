@@ -1,0 +1,317 @@
+"""CRM landing files (``<landing>/crm``) into ``raw.<object>`` tables.
+
+Discovery: ``crm/<Object>.csv`` and ``crm/<Object>/**/*.csv``, where the file or folder name
+matches a Salesforce object of ``schema.CRM_OBJECTS`` ignoring case and underscores
+(``opportunity_split/`` is ``OpportunitySplit``). Other names are ignored with a logged note.
+
+Reading: DuckDB's ``read_csv`` (every value as text, ``header=true``, RFC 4180 quoting), one
+``INSERT ... SELECT`` per file, no Python row loop. Each header maps to its canonical column
+through ``schema.match_key``; an extra column is added to the raw table as VARCHAR under the
+header's snake_case form. A file missing a required column (or an Event file with neither
+ActivityDateTime nor ActivityDate) is rejected as a whole: :class:`LandingError` naming file
+and column, raised before anything is written, so the run stops before publishing.
+
+Malformed lines (wrong number of fields, an unterminated quote, invalid UTF-8) are neither a
+crash nor silently dropped: ``read_csv(store_rejects=true)`` sets them aside and they land in
+``raw.rejected_rows`` (object, file, line, raw text, error).
+
+Line numbers (``_source_line``): the header is line 1, the first data row line 2. They are
+physical line numbers, blank lines included. In a file whose quoted values contain line
+breaks they are *record* numbers + 1 (a record spanning two lines counts once), as DuckDB
+reports rejected lines the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.ingest.files import (
+    REJECTS_SCAN,
+    REJECTS_TABLE,
+    LandingError,
+    drop_rejects,
+    insert_rows,
+    line_number_sql,
+    quote_ident,
+    snake_case,
+    utc_now,
+)
+from dagster_project.ingest.manifest import (
+    LandingFile,
+    LoadStats,
+    record_loaded,
+    split_changed,
+    stat_file,
+)
+from dagster_project.ingest.schema import (
+    CRM_OBJECTS,
+    RAW_SCHEMA,
+    REJECTED_ROWS_COLUMNS,
+    REJECTED_ROWS_TABLE,
+    REQUIRED_CRM_OBJECTS,
+    match_key,
+)
+
+log = logging.getLogger(__name__)
+
+_OBJECT_BY_KEY = {match_key(o): o for o in CRM_OBJECTS}
+REJECTED = f'{RAW_SCHEMA}."{REJECTED_ROWS_TABLE}"'
+_STAGE = "_qb_crm_stage"
+_EXCL = "_qb_crm_excluded"
+_MAX_LINE_SIZE = 16 * 1024 * 1024
+
+
+@dataclass
+class CrmFile:
+    object_name: str
+    file: LandingFile
+    header: list[str]
+    targets: list[str]  # raw-table column of each header position
+
+
+def discover_crm_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]:
+    """Landing CRM files per Salesforce object (sorted), plus notes on ignored names."""
+    crm_dir = landing / "crm"
+    found: dict[str, list[Path]] = {o: [] for o in CRM_OBJECTS}
+    notes: list[str] = []
+    if not crm_dir.is_dir():
+        return found, [f"no crm/ folder in {landing}"]
+    for entry in sorted(crm_dir.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file():
+            if entry.suffix.lower() != ".csv":
+                notes.append(f"ignored crm/{entry.name}: not a .csv file")
+                continue
+            obj = _OBJECT_BY_KEY.get(match_key(entry.stem))
+            if obj is None:
+                notes.append(f"ignored crm/{entry.name}: not a known CRM object")
+                continue
+            found[obj].append(entry)
+        elif entry.is_dir():
+            obj = _OBJECT_BY_KEY.get(match_key(entry.name))
+            if obj is None:
+                notes.append(f"ignored crm/{entry.name}/: not a known CRM object")
+                continue
+            found[obj].extend(
+                p
+                for p in entry.rglob("*")
+                if p.is_file() and p.suffix.lower() == ".csv" and not p.name.startswith(".")
+            )
+    for obj in found:
+        found[obj] = sorted(found[obj])
+    for n in notes:
+        log.info(n)
+    return found, notes
+
+
+def read_header(path: Path) -> list[str] | None:
+    """The header fields of a CSV file (None for an empty file)."""
+    with path.open("rb") as fh:
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
+        try:
+            return next(csv.reader(text))
+        except StopIteration:
+            return None
+
+
+def map_header(object_name: str, header: list[str], rel: str) -> tuple[list[str], list[str]]:
+    """(target column per header position, errors) for one file's header."""
+    _, required, optional = CRM_OBJECTS[object_name]
+    known = {match_key(c): c for c in (*required, *optional)}
+    targets: list[str] = []
+    errors: list[str] = []
+    for i, h in enumerate(header):
+        h = h.strip()
+        target = known.get(match_key(h)) or snake_case(h) or f"column_{i + 1}"
+        if target.startswith("_"):
+            target = "x" + target  # never collide with lineage columns
+        if target in targets:
+            errors.append(f"{rel}, line 1: column {h!r} appears twice (as {target})")
+        targets.append(target)
+    for c in required:
+        if c not in targets:
+            errors.append(f"{rel}: required column {c} is missing ({object_name})")
+    if object_name == "Event" and not {"activity_date_time", "activity_date"} & set(targets):
+        errors.append(
+            f"{rel}: required column activity_date_time or activity_date is missing (Event)"
+        )
+    return targets, errors
+
+
+def _blank_lines(path: Path) -> tuple[list[int], int]:
+    """(physical numbers of empty lines, number of physical lines) of a file."""
+    data = path.read_bytes()
+    newlines = data.count(b"\n")
+    n_lines = newlines + (1 if data and not data.endswith(b"\n") else 0)
+    blanks = []
+    for m in re.finditer(rb"\n(?=\r?\n)", data):
+        blanks.append(data.count(b"\n", 0, m.start()) + 2)
+    return blanks, n_lines
+
+
+def _load_file(
+    conn: duckdb.DuckDBPyConnection, cf: CrmFile, loaded_at: datetime
+) -> tuple[int, int]:
+    """Insert one file's rows and rejects (inside the caller's transaction); (rows, rejects)."""
+    table = CRM_OBJECTS[cf.object_name][0]
+    rel = cf.file.rel
+    positional = {f"c{i}": "VARCHAR" for i in range(len(cf.targets))}
+    drop_rejects(conn)
+    conn.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+    try:
+        conn.execute(
+            f"CREATE TEMP TABLE {_STAGE} AS SELECT * FROM read_csv(?, columns = ?, "
+            "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+            f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', "
+            f"rejects_scan = '{REJECTS_SCAN}', max_line_size = {_MAX_LINE_SIZE})",
+            [str(cf.file.path), positional],
+        )
+    except duckdb.Error as e:
+        raise LandingError(f"{rel}: unreadable CSV file ({e})") from e
+    rejects = conn.execute(
+        f"SELECT line, min(column_name), any_value(csv_line), "
+        f"string_agg(DISTINCT error_type || ': ' || error_message, '; ') "
+        f"FROM {REJECTS_TABLE} GROUP BY line ORDER BY line"
+    ).fetchall()
+    n_rows = conn.execute(f"SELECT count(*) FROM {_STAGE}").fetchone()[0]
+    rejected_lines = [int(r[0]) for r in rejects]
+
+    # Lines the reader did not return: rejected records and empty lines. Empty lines are
+    # physical; they are only usable when no quoted value spans lines (records == lines).
+    blanks, n_physical = _blank_lines(cf.file.path)
+    if n_physical != 1 + n_rows + len(rejected_lines) + len(blanks):
+        blanks = []  # embedded line breaks: record numbering (see module doc)
+    excluded = sorted(set(rejected_lines) | set(blanks))
+    conn.execute(f"DROP TABLE IF EXISTS {_EXCL}")
+    excl_table = None
+    if excluded:
+        conn.execute(
+            f"CREATE TEMP TABLE {_EXCL} AS SELECT p, row_number() OVER (ORDER BY p) AS j "
+            "FROM (SELECT unnest(?::BIGINT[]) - 1 AS p)",
+            [excluded],
+        )
+        excl_table = _EXCL
+    # rowid keeps read order but not its values inside a transaction: number rows from it.
+    line_sql = line_number_sql("n.k", excl_table, start=2)
+    cols = ", ".join(quote_ident(t) for t in cf.targets)
+    vals = ", ".join(f"n.c{i}" for i in range(len(cf.targets)))
+    conn.execute(
+        f'INSERT INTO {RAW_SCHEMA}."{table}" ({cols}, _source_file, _source_line, _loaded_at) '
+        f"SELECT {vals}, ?, {line_sql}, ? FROM (SELECT *, row_number() OVER (ORDER BY rowid) "
+        f"AS k FROM {_STAGE}) n ORDER BY n.k",
+        [rel, loaded_at],
+    )
+    if rejects:
+        target_of = {f"c{i}": t for i, t in enumerate(cf.targets)}
+        insert_rows(
+            conn,
+            REJECTED,
+            REJECTED_ROWS_COLUMNS,
+            [
+                [
+                    cf.object_name,
+                    rel,
+                    int(line),
+                    target_of.get(col) if "ENCODING" in (err or "") else None,
+                    raw,
+                    err,
+                    loaded_at,
+                ]
+                for line, col, raw, err in rejects
+            ],
+        )
+    conn.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+    conn.execute(f"DROP TABLE IF EXISTS {_EXCL}")
+    drop_rejects(conn)
+    return n_rows, len(rejects)
+
+
+def load_crm(
+    conn: duckdb.DuckDBPyConnection, landing: Path | str, loaded_at: datetime | None = None
+) -> dict[str, LoadStats]:
+    """Load new and changed CRM files into ``raw.<object>`` (tables must exist:
+    ``schema.create_empty_tables``). Returns stats per Salesforce object.
+
+    Every file's header is checked before anything is written; any problem raises
+    LandingError (all problems together). The load itself is one transaction."""
+    landing = Path(landing).resolve()
+    if not landing.is_dir():
+        raise LandingError(f"landing folder {landing} does not exist")
+    loaded_at = loaded_at or utc_now()
+    found, notes = discover_crm_files(landing)
+    errors: list[str] = []
+    for obj in REQUIRED_CRM_OBJECTS:
+        if not found[obj]:
+            errors.append(
+                f"crm/: required object {obj} has no file (crm/{obj}.csv or crm/{obj}/*.csv)"
+            )
+    plans: dict[str, tuple[list[CrmFile], int]] = {}
+    for obj, paths in found.items():
+        table = CRM_OBJECTS[obj][0]
+        files = [stat_file(landing, p) for p in paths]
+        changed, unchanged = split_changed(conn, table, files)
+        todo: list[CrmFile] = []
+        for f in changed:
+            header = read_header(f.path)
+            if not header:
+                errors.append(f"{f.rel}: the file is empty (no header line)")
+                continue
+            targets, errs = map_header(obj, header, f.rel)
+            errors.extend(errs)
+            todo.append(CrmFile(obj, f, header, targets))
+        plans[obj] = (todo, len(unchanged))
+    if errors:
+        raise LandingError(errors)
+
+    stats: dict[str, LoadStats] = {}
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for obj, (todo, n_unchanged) in plans.items():
+            table = CRM_OBJECTS[obj][0]
+            st = LoadStats(files_skipped=n_unchanged)
+            existing = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = ? AND table_name = ?",
+                    [RAW_SCHEMA, table],
+                ).fetchall()
+            }
+            for cf in todo:
+                for t in cf.targets:
+                    if t not in existing:
+                        conn.execute(
+                            f'ALTER TABLE {RAW_SCHEMA}."{table}" ADD COLUMN {quote_ident(t)} '
+                            "VARCHAR"
+                        )
+                        existing.add(t)
+            counts = []
+            for cf in todo:
+                conn.execute(
+                    f'DELETE FROM {RAW_SCHEMA}."{table}" WHERE _source_file = ?', [cf.file.rel]
+                )
+                conn.execute(f"DELETE FROM {REJECTED} WHERE _source_file = ?", [cf.file.rel])
+                n_rows, n_rej = _load_file(conn, cf, loaded_at)
+                counts.append((cf.file, n_rows))
+                st.files_loaded += 1
+                st.rows_loaded += n_rows
+                st.rows_rejected += n_rej
+                st.loaded_files.append(cf.file.rel)
+            record_loaded(conn, table, counts, loaded_at)
+            stats[obj] = st
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    if stats:
+        next(iter(stats.values())).notes.extend(notes)
+    return stats
