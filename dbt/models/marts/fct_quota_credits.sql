@@ -1,0 +1,38 @@
+-- Every credit line (metrics.md §2): sales, adjustment and product credits. credit_id is a
+-- deterministic md5 of the line's key fields.
+with sales_credits as (
+    select * from {{ ref('int_sales_credits') }}
+),
+
+product_credits as (
+    select * from {{ ref('int_product_credits') }}
+),
+
+unioned as (
+    select
+        assignee_type, assignee_id, metric, credit_date, amount,
+        source_type, source_id, rule, fiscal_period, detail
+    from sales_credits
+    union all
+    select
+        assignee_type, assignee_id, metric, credit_date, amount,
+        source_type, source_id, rule, fiscal_period, detail
+    from product_credits
+)
+
+select
+    cast(md5(concat_ws('|',
+        assignee_type, assignee_id, metric, coalesce(cast(credit_date as varchar), ''),
+        source_type, source_id, rule, coalesce(fiscal_period, ''), coalesce(detail, '')
+    )) as varchar) as credit_id,
+    cast(assignee_type as varchar) as assignee_type,
+    cast(assignee_id as varchar) as assignee_id,
+    cast(metric as varchar) as metric,
+    cast(credit_date as date) as credit_date,
+    cast(amount as double) as amount,
+    cast(source_type as varchar) as source_type,
+    cast(source_id as varchar) as source_id,
+    cast(rule as varchar) as rule,
+    cast(fiscal_period as varchar) as fiscal_period,
+    cast(detail as varchar) as detail
+from unioned

@@ -1,0 +1,58 @@
+-- One row per (assignee, fiscal period) with attainment rows (metrics.md §4-§5):
+-- weighted_attainment = sum(weight * capped_attainment) / sum(weight); status from it.
+with attainment as (
+    select * from {{ ref('fct_quota_attainment') }}
+),
+
+run_context as (
+    select * from {{ ref('int_run_context') }}
+),
+
+weighted as (
+    select
+        assignee_type,
+        assignee_id,
+        assignee_name,
+        fiscal_period,
+        sum(weight * capped_attainment) / sum(weight) as weighted_attainment,
+        max(elapsed) as elapsed,
+        max(period_start) as period_start,
+        max(period_end) as period_end,
+        count(*) as component_count
+    from attainment
+    group by assignee_type, assignee_id, assignee_name, fiscal_period
+),
+
+scored as (
+    select
+        weighted.*,
+        case when weighted.elapsed > 0 then weighted.weighted_attainment / weighted.elapsed end as pace,
+        case
+            when weighted.period_end < run_context.as_of then 'ended'
+            when weighted.period_start > run_context.as_of then 'not_started'
+            else 'current'
+        end as period_state,
+        run_context.pace_at_risk
+    from weighted
+    cross join run_context
+)
+
+select
+    cast(assignee_type as varchar) as assignee_type,
+    cast(assignee_id as varchar) as assignee_id,
+    cast(assignee_name as varchar) as assignee_name,
+    cast(fiscal_period as varchar) as fiscal_period,
+    cast(weighted_attainment as double) as weighted_attainment,
+    cast(
+        case
+            when period_state = 'ended' then case when weighted_attainment >= 1 then 'achieved' else 'missed' end
+            when period_state = 'not_started' then 'not_started'
+            when pace >= 1 then 'on_track'
+            when pace >= pace_at_risk then 'at_risk'
+            else 'behind'
+        end as varchar
+    ) as status,
+    cast(component_count as integer) as component_count,
+    cast(elapsed as double) as elapsed,
+    cast(pace as double) as pace
+from scored
