@@ -1,0 +1,232 @@
+{#-
+    Daily aggregate of track events: one row per
+    (message_date, workspace_id, feature, event, _source_file).
+    Incremental, strategy delete+insert on message_date (see the model's YAML description for
+    the full reasoning and the cases that need --full-refresh). In short, a run re-processes
+    every message date >= reprocess_from, where reprocess_from is the earliest of
+      - the latest date already loaded minus late_message_lookback_days,
+      - the message date of every raw line loaded after the target's high-water mark
+        (max(_loaded_at) of the lines it holds), and of every copy of their messageIds
+        (a late copy can change which copy is kept),
+    and it is the beginning of time when the settings the rows depend on (timezone,
+    activation_min_events, install_events) differ from the ones the rows were built with.
+    Dates of that range left with no event get an empty-date marker row (event_count 0) so
+    delete+insert clears them too.
+    The aggregate has no as_of cut (readers apply it) and resolves no account (readers map
+    workspaces to accounts), so neither as_of nor a later group call for a workspace needs a
+    rebuild.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='message_date',
+        on_schema_change='fail',
+    )
+}}
+
+with ctx as (
+    select
+        timezone,
+        install_events,
+        activation_min_events,
+        late_message_lookback_days,
+        timezone
+        || '|' || cast(activation_min_events as varchar)
+        || '|' || array_to_string(list_sort(install_events), ',') as settings_key
+    from {{ ref('int_run_context') }}
+),
+
+-- Usable track and group lines (bad lines are exceptions, not data).
+usable as (
+    select *
+    from {{ ref('base_product_usage__messages') }}
+    where not is_bad_event
+        and message_type in ('track', 'group')
+        and timestamp_utc is not null
+),
+
+-- The few columns the dates and scope are decided on, computed once (timestamp parsing is
+-- the costly part of a scan).
+usable_keys as materialized (
+    select
+        message_id,
+        message_type,
+        message_date,
+        _loaded_at
+    from usable
+),
+
+{% if is_incremental() %}
+state as (
+    select
+        max(max_loaded_at) as high_water_mark,
+        max(message_date) as max_loaded_date,
+        coalesce(bool_or(settings_key <> (select ctx.settings_key from ctx)), true)
+            as settings_changed
+    from {{ this }}
+),
+
+new_lines as (
+    select usable_keys.message_id, usable_keys.message_date
+    from usable_keys
+    where usable_keys._loaded_at > (select state.high_water_mark from state)
+        or (select state.high_water_mark from state) is null
+),
+
+bounds as (
+    select
+        case
+            when (select state.settings_changed from state) then date '0001-01-01'
+            else coalesce(
+                least(
+                    (select state.max_loaded_date from state)
+                    - (select ctx.late_message_lookback_days from ctx),
+                    (select min(new_lines.message_date) from new_lines),
+                    (
+                        select min(usable_keys.message_date)
+                        from usable_keys
+                        where usable_keys.message_id in (
+                            select new_lines.message_id from new_lines
+                            where new_lines.message_id is not null
+                        )
+                    )
+                ),
+                date '0001-01-01'
+            )
+        end as reprocess_from
+),
+{% else %}
+bounds as (
+    select date '0001-01-01' as reprocess_from
+),
+{% endif %}
+
+-- Dedup: the first copy of a messageId by _source_file, _source_line, looking at every copy of
+-- the messageIds that have a copy in the re-processed dates.
+scope_ids as (
+    select distinct usable_keys.message_id
+    from usable_keys
+    where usable_keys.message_type = 'track'
+        and usable_keys.message_date >= (select bounds.reprocess_from from bounds)
+),
+
+tracks as (
+    select usable.*
+    from usable
+    where usable.message_id in (select scope_ids.message_id from scope_ids)
+    qualify row_number() over (
+        partition by usable.message_id order by usable._source_file, usable._source_line
+    ) = 1
+),
+
+tracks_in_scope as (
+    select *
+    from tracks
+    where message_type = 'track'
+        and message_date >= (select bounds.reprocess_from from bounds)
+),
+
+-- User fallback: per (user, timestamp) one group call (the last by file, line), so the ASOF
+-- join below is deterministic.
+user_group_calls as (
+    select user_id, timestamp_utc, group_id
+    from {{ ref('stg_product_usage__group_calls') }}
+    where user_id is not null
+    qualify row_number() over (
+        partition by user_id, timestamp_utc order by _source_file desc, _source_line desc
+    ) = 1
+),
+
+with_workspace as (
+    select
+        tracks_in_scope.*,
+        user_group_calls.group_id as fallback_group_id
+    from tracks_in_scope
+    asof left join user_group_calls
+        on tracks_in_scope.user_id = user_group_calls.user_id
+        and tracks_in_scope.timestamp_utc >= user_group_calls.timestamp_utc
+),
+
+aggregated as (
+    select
+        with_workspace.message_date,
+        coalesce(with_workspace.context_group_id, with_workspace.fallback_group_id) as workspace_id,
+        case
+            when with_workspace.context_group_id is not null then 'context'
+            when with_workspace.fallback_group_id is not null then 'user_fallback'
+        end as workspace_source,
+        with_workspace.feature,
+        with_workspace.event,
+        with_workspace._source_file,
+        count(*) as event_count,
+        list_slice(
+            list(
+                {'timestamp_utc': with_workspace.timestamp_utc, 'message_id': with_workspace.message_id}
+                order by with_workspace.timestamp_utc, with_workspace.message_id
+            ),
+            1,
+            any_value(ctx.activation_min_events)
+        ) as first_events,
+        coalesce(
+            list(with_workspace.message_id order by with_workspace.message_id)
+                filter (where list_contains(ctx.install_events, with_workspace.event)),
+            cast([] as varchar[])
+        ) as install_message_ids,
+        max(with_workspace._loaded_at) as max_loaded_at,
+        any_value(ctx.settings_key) as settings_key
+    from with_workspace
+    cross join ctx
+    group by all
+),
+
+-- Empty-date markers: delete+insert only replaces the dates present in the batch, so every
+-- date of the re-processed range that ends up with no event gets one row with event_count 0
+-- (and NULL keys); readers skip them. This keeps a date whose only event moved away (a late
+-- copy of its messageId in a file sorting first) from keeping stale rows.
+date_range as (
+    select
+        {%- if is_incremental() %}
+        greatest(
+            (select bounds.reprocess_from from bounds),
+            least(
+                (select min(aggregated.message_date) from aggregated),
+                (select min(existing.message_date) from {{ this }} as existing)
+            )
+        ) as range_start,
+        greatest(
+            (select max(aggregated.message_date) from aggregated),
+            (select max(existing.message_date) from {{ this }} as existing)
+        ) as range_end
+        {%- else %}
+        (select min(aggregated.message_date) from aggregated) as range_start,
+        (select max(aggregated.message_date) from aggregated) as range_end
+        {%- endif %}
+),
+
+empty_dates as (
+    select cast(unnest(generate_series(range_start, range_end, interval 1 day)) as date)
+        as message_date
+    from date_range
+    where range_start is not null
+        and range_end is not null
+)
+
+select * from aggregated
+
+union all
+
+select
+    empty_dates.message_date,
+    cast(null as varchar) as workspace_id,
+    cast(null as varchar) as workspace_source,
+    cast(null as varchar) as feature,
+    cast(null as varchar) as event,
+    cast(null as varchar) as _source_file,
+    cast(0 as bigint) as event_count,
+    cast([] as struct(timestamp_utc timestamp, message_id varchar)[]) as first_events,
+    cast([] as varchar[]) as install_message_ids,
+    cast(null as timestamp) as max_loaded_at,
+    (select ctx.settings_key from ctx) as settings_key
+from empty_dates
+where empty_dates.message_date not in (select aggregated.message_date from aggregated)

@@ -1,0 +1,125 @@
+-- Message exceptions (metrics.md §7): one row per (reason, landing file), source_type
+-- 'messages', source_id the file's path relative to the landing folder, row_count the number
+-- of messages.
+--   bad_event:          lines that are not valid JSON (or that the loader could not read at
+--                       all: raw.rejected_rows with object_name 'messages'), and track
+--                       messages without a parsable timestamp or a messageId (whatever
+--                       their date: they cannot be dated).
+--   duplicate_event:    extra copies of a messageId that were dropped, counted in the file of
+--                       the dropped copy, for messages whose kept copy is dated on or before
+--                       as_of (later messages are ignored by the run).
+--   unattributed_event: deduplicated track events dated on or before as_of with no account
+--                       (no workspace, or a workspace with no group call naming a live Account).
+-- Cost: bad_event and duplicate_event scan every landed line (a window over messageId); the
+-- unattributed counts come from the daily aggregate.
+with base as (
+    select * from {{ ref('base_product_usage__messages') }}
+),
+
+ctx as (
+    select as_of from {{ ref('int_run_context') }}
+),
+
+-- Lines of product_usage files the loader could not read as messages at all.
+unreadable as (
+    select _source_file
+    from {{ source('crm', 'rejected_rows') }}
+    where lower(object_name) = 'messages'
+),
+
+bad_lines as (
+    select
+        _source_file,
+        not is_valid_json as is_invalid_json,
+        is_valid_json and message_id is null as is_missing_message_id,
+        is_valid_json and message_id is not null and timestamp_utc is null as is_bad_timestamp
+    from base
+    where is_bad_event
+    union all
+    select
+        _source_file,
+        true as is_invalid_json,
+        false as is_missing_message_id,
+        false as is_bad_timestamp
+    from unreadable
+),
+
+bad as (
+    select
+        _source_file,
+        count(*) as row_count,
+        count(*) filter (where is_invalid_json) as invalid_json,
+        count(*) filter (where is_missing_message_id) as missing_message_id,
+        count(*) filter (where is_bad_timestamp) as bad_timestamp
+    from bad_lines
+    group by _source_file
+),
+
+copies as (
+    select
+        _source_file,
+        message_type,
+        row_number() over (
+            partition by message_id order by _source_file, _source_line
+        ) as copy_number,
+        first_value(message_date) over (
+            partition by message_id order by _source_file, _source_line
+        ) as kept_message_date
+    from base
+    where not is_bad_event
+        and message_type in ('track', 'group')
+        and timestamp_utc is not null
+        and message_id is not null
+),
+
+duplicates as (
+    select
+        copies._source_file,
+        count(*) as row_count
+    from copies
+    cross join ctx
+    where copies.copy_number > 1
+        and copies.kept_message_date <= ctx.as_of
+    group by copies._source_file
+),
+
+unattributed as (
+    select
+        _source_file,
+        sum(event_count) as row_count,
+        sum(event_count) filter (where workspace_id is null) as without_workspace
+    from {{ ref('int_product_account_activity') }}
+    where account_id is null
+    group by _source_file
+)
+
+select
+    'messages' as source_type,
+    _source_file as source_id,
+    'bad_event' as reason,
+    invalid_json || ' line(s) not valid JSON or unreadable, ' || missing_message_id
+    || ' track message(s) without messageId, ' || bad_timestamp
+    || ' track message(s) without a parsable timestamp' as detail,
+    cast(row_count as bigint) as row_count
+from bad
+
+union all
+
+select
+    'messages' as source_type,
+    _source_file as source_id,
+    'duplicate_event' as reason,
+    row_count || ' extra cop(ies) of messageIds delivered earlier (first copy kept)' as detail,
+    cast(row_count as bigint) as row_count
+from duplicates
+
+union all
+
+select
+    'messages' as source_type,
+    _source_file as source_id,
+    'unattributed_event' as reason,
+    row_count || ' track event(s) with no live CRM account (' || coalesce(without_workspace, 0)
+    || ' without any workspace)' as detail,
+    cast(row_count as bigint) as row_count
+from unattributed
