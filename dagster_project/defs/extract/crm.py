@@ -4,6 +4,7 @@ incrementally into the raw schema (see ``dagster_project.ingest.crm``)."""
 import dagster as dg
 
 from dagster_project.defs.config import CONFIG_KEYS
+from dagster_project.defs.extract.salesforce import SALESFORCE_KEY
 from dagster_project.ingest.crm import load_crm
 from dagster_project.ingest.files import LandingError
 from dagster_project.ingest.manifest import LoadStats
@@ -24,7 +25,7 @@ REJECTED_ROWS_KEY = dg.AssetKey(["raw", REJECTED_ROWS_TABLE])
             dg.AssetSpec(
                 key,
                 group_name="raw",
-                deps=list(CONFIG_KEYS.values()),
+                deps=[*CONFIG_KEYS.values(), SALESFORCE_KEY],
                 description=f"raw.{key.path[-1]}: Salesforce {obj} rows as text, as landed.",
             )
             for obj, key in CRM_KEYS.items()
@@ -32,7 +33,7 @@ REJECTED_ROWS_KEY = dg.AssetKey(["raw", REJECTED_ROWS_TABLE])
         dg.AssetSpec(
             REJECTED_ROWS_KEY,
             group_name="raw",
-            deps=list(CONFIG_KEYS.values()),
+            deps=[*CONFIG_KEYS.values(), SALESFORCE_KEY],
             description="raw.rejected_rows: landing lines that could not be read as rows.",
         ),
     ],

@@ -4,6 +4,7 @@
 import dagster as dg
 
 from dagster_project.defs.config import CONFIG_KEYS
+from dagster_project.defs.extract.salesforce import PRODUCT_USAGE_ARCHIVE_KEY
 from dagster_project.ingest.files import LandingError
 from dagster_project.ingest.messages import load_messages
 from dagster_project.ingest.schema import MESSAGES_TABLE, RAW_SCHEMA
@@ -16,7 +17,7 @@ MESSAGES_KEY = dg.AssetKey(["raw", MESSAGES_TABLE])
 @dg.asset(
     key=MESSAGES_KEY,
     group_name="raw",
-    deps=list(CONFIG_KEYS.values()),
+    deps=[*CONFIG_KEYS.values(), PRODUCT_USAGE_ARCHIVE_KEY],
     description="raw.messages: Segment messages flattened, values as text, as landed.",
 )
 def raw_messages(context: dg.AssetExecutionContext, paths: QuotaboardPaths):

@@ -1,5 +1,6 @@
 -- Every fiscal year, quarter and month (metrics.md §1) of the fiscal years spanning the plan
--- periods, the opportunities' close dates, the adjustments' credit dates and as_of.
+-- periods, the opportunities' close dates, the adjustments' credit dates, the message dates
+-- (up to as_of) and as_of.
 with run_context as (
     select * from {{ ref('int_run_context') }}
 ),
@@ -16,10 +17,27 @@ adjustments as (
     select * from {{ ref('stg_config__adjustments') }}
 ),
 
+product_events as (
+    select * from {{ ref('int_product_events_daily') }}
+),
+
+message_date_range as (
+    select
+        min(product_events.message_date) as first_message_date,
+        max(product_events.message_date) as last_message_date
+    from product_events
+    cross join run_context
+    where product_events.message_date <= run_context.as_of
+),
+
 dates as (
     select close_date as d from opportunities where close_date is not null
     union all
     select credit_date as d from adjustments where credit_date is not null
+    union all
+    select first_message_date as d from message_date_range where first_message_date is not null
+    union all
+    select last_message_date as d from message_date_range where last_message_date is not null
     union all
     select as_of as d from run_context
 ),

@@ -1,0 +1,1 @@
+"""Great Expectations guards as Dagster asset checks (see ``checks.py`` and docs/guards.md)."""

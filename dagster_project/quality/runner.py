@@ -1,0 +1,335 @@
+"""Validating a pandas batch against a Quotaboard suite with Great Expectations (GX 1.x).
+
+Plain Python (no Dagster). GX is imported lazily, inside :class:`QualityRunner` (importing it
+takes seconds): importing this module is cheap.
+
+The runner uses an in-memory GX context that loads the versioned suites
+(``expectations/gx/expectations/*.json``), validates each batch through a pandas data source
+(one dataframe asset and whole-dataframe batch definition per suite, one ValidationDefinition
+per suite), keeps the validation results in memory and renders them as Data Docs into
+``<home>/published/quality/`` (emptied when a runner for a new run starts, so the folder shows
+the last run). Nothing is written under ``expectations/``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dagster_project.quality import batches
+from dagster_project.quality.suites import (
+    ERROR,
+    FRESHNESS_SUITE,
+    SUITES_DIR,
+    WARN,
+    landing_suite_name,
+    load_suite,
+    mart_suite_name,
+)
+
+SITE_NAME = "quotaboard"
+SAMPLE_SIZE = 10
+_LINEAGE = ("_source_file", "_source_line")
+_KEYS = (
+    "id",
+    "message_id",
+    "credit_id",
+    "assignee_type",
+    "assignee_id",
+    "team_id",
+    "fiscal_period",
+    "metric",
+    "source_type",
+    "source_id",
+    "table_name",
+)
+
+
+def docs_dir_for(home: Path) -> Path:
+    return Path(home) / "published" / "quality"
+
+
+@dataclass
+class GuardResult:
+    """What one guard (a suite, or a landing suite plus freshness) found."""
+
+    suite: str
+    row_count: int = 0
+    evaluated: int = 0
+    successful: int = 0
+    failures: list[dict] = field(default_factory=list)  # one per failed expectation
+    sample: list[dict] = field(default_factory=list)  # failing rows, at most SAMPLE_SIZE
+    data_docs: str = ""
+
+    @property
+    def success_percent(self) -> float:
+        return 100.0 if not self.evaluated else round(100.0 * self.successful / self.evaluated, 2)
+
+    @property
+    def unexpected_count(self) -> int:
+        return sum(int(f.get("unexpected_count") or 0) for f in self.failures)
+
+    @property
+    def severity(self) -> str | None:
+        """'ERROR' when a blocking expectation failed, 'WARN' when only warnings did, else None."""
+        levels = {f["severity"] for f in self.failures}
+        if ERROR in levels:
+            return "ERROR"
+        if WARN in levels:
+            return "WARN"
+        return None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def merge(self, other: GuardResult) -> GuardResult:
+        return GuardResult(
+            suite=f"{self.suite}+{other.suite}",
+            row_count=self.row_count,
+            evaluated=self.evaluated + other.evaluated,
+            successful=self.successful + other.successful,
+            failures=[*self.failures, *other.failures],
+            sample=[*self.sample, *other.sample][:SAMPLE_SIZE],
+            data_docs=self.data_docs or other.data_docs,
+        )
+
+    def summary(self) -> str:
+        """One line per guard: each failed expectation, its severity, count and where (up to
+        three failing rows as ``file:line`` or their keys)."""
+        if self.passed:
+            return f"{self.suite}: {self.evaluated} expectations passed on {self.row_count} rows"
+        parts = []
+        for f in self.failures:
+            tag = f"{f['expectation']}({f.get('column') or ''})"
+            where = [_locate(r) for r in self.sample if r.get("_guard") == tag][:3]
+            at = f" at {', '.join(where)}" if where else ""
+            count = f.get("unexpected_count")
+            parts.append(f"[{f['severity']}] {tag}: {count if count is not None else 'failed'}{at}")
+        return f"{self.suite}: " + "; ".join(parts)
+
+
+def _locate(row: dict) -> str:
+    if row.get("_source_file"):
+        loc = f"{row['_source_file']}:{row.get('_source_line')}"
+        return f"{loc} (id {row['id']})" if row.get("id") else loc
+    keys = [str(row[k]) for k in _KEYS if row.get(k) is not None]
+    return "/".join(keys) or "?"
+
+
+def _jsonable(df: pd.DataFrame) -> list[dict]:
+    return json.loads(df.to_json(orient="records", date_format="iso", default_handler=str))
+
+
+def _base_column(col: str | None) -> str | None:
+    if col and "__" in col:
+        return col.split("__", 1)[0]
+    return None
+
+
+def _sample_rows(df: pd.DataFrame, rows: list[int], cols: list[str], why: str) -> list[dict]:
+    keep = [c for c in dict.fromkeys([*_KEYS, *cols, *_LINEAGE]) if c in df.columns]
+    picked = df[df[batches.ROW_INDEX].isin(rows)][keep]
+    out = _jsonable(picked)
+    for r in out:
+        r["_guard"] = why
+    return out
+
+
+class QualityRunner:
+    """One GX context for one run (``run_key``), writing Data Docs to ``docs_dir``."""
+
+    def __init__(self, docs_dir: Path, run_key: str = "", suites_dir: Path = SUITES_DIR):
+        self.docs_dir = Path(docs_dir)
+        self.run_key = run_key
+        self.suites_dir = Path(suites_dir)
+        self._lock = threading.RLock()
+        self._context = None
+        self._definitions: dict[str, Any] = {}
+        self._rendered: set = set()
+        self._pending: list = []  # suites added since the last render
+
+    # -- GX objects ------------------------------------------------------------------------
+    @property
+    def context(self):
+        if self._context is None:
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+            )
+
+            if self.docs_dir.exists():
+                shutil.rmtree(self.docs_dir, ignore_errors=True)
+            self.docs_dir.mkdir(parents=True, exist_ok=True)
+            config = DataContextConfig(
+                store_backend_defaults=InMemoryStoreBackendDefaults(),
+                data_docs_sites={
+                    SITE_NAME: {
+                        "class_name": "SiteBuilder",
+                        "show_how_to_buttons": False,
+                        "store_backend": {
+                            "class_name": "TupleFilesystemStoreBackend",
+                            "base_directory": str(self.docs_dir),
+                        },
+                        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    }
+                },
+                analytics_enabled=False,
+                progress_bars={"globally": False},
+            )
+            self._context = gx.get_context(project_config=config, mode="ephemeral")
+            self._source = self._context.data_sources.add_pandas("quotaboard")
+        return self._context
+
+    def _definition(self, suite_name: str):
+        if suite_name not in self._definitions:
+            import great_expectations as gx
+            from great_expectations.core import ExpectationSuite
+            from great_expectations.data_context.types.resource_identifiers import (
+                ExpectationSuiteIdentifier,
+            )
+
+            ctx = self.context
+            suite = ctx.suites.add(ExpectationSuite(**load_suite(suite_name, self.suites_dir)))
+            self._pending.append(ExpectationSuiteIdentifier(name=suite_name))
+            asset = self._source.add_dataframe_asset(name=suite_name)
+            batch = asset.add_batch_definition_whole_dataframe(f"{suite_name}_batch")
+            self._definitions[suite_name] = ctx.validation_definitions.add(
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite)
+            )
+        return self._definitions[suite_name]
+
+    # -- validation ------------------------------------------------------------------------
+    def validate(
+        self,
+        suite_name: str,
+        df: pd.DataFrame,
+        parameters: dict | None = None,
+        build_docs: bool = True,
+    ) -> GuardResult:
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        with self._lock:
+            definition = self._definition(suite_name)
+            result = definition.run(
+                batch_parameters={"dataframe": df},
+                expectation_parameters=parameters or {},
+                result_format={
+                    "result_format": "SUMMARY",
+                    "unexpected_index_column_names": [batches.ROW_INDEX],
+                    "partial_unexpected_count": SAMPLE_SIZE,
+                },
+                run_id=RunIdentifier(run_name=self.run_key or None),
+            )
+        docs = self.build_docs() if build_docs else ""
+        return self._to_guard(suite_name, df, result, docs)
+
+    def build_docs(self) -> str:
+        """Render the validation results not yet rendered (and the index) into ``docs_dir``;
+        the path of ``index.html`` ("" if rendering failed: docs never fail a guard)."""
+        with self._lock:
+            try:
+                store = self.context.validation_results_store
+                new = [k for k in store.list_keys() if k not in self._rendered]
+                self.context.build_data_docs(
+                    site_names=[SITE_NAME], resource_identifiers=[*self._pending, *new]
+                )
+                self._rendered.update(new)
+                self._pending.clear()
+            except Exception:  # noqa: BLE001 - docs are a by-product
+                return ""
+        index = self.docs_dir / "index.html"
+        return str(index) if index.exists() else ""
+
+    def _to_guard(self, suite_name: str, df: pd.DataFrame, result, docs: str) -> GuardResult:
+        guard = GuardResult(suite=suite_name, row_count=len(df), data_docs=docs)
+        for r in result.results:
+            cfg = r.expectation_config
+            severity = getattr(cfg.severity, "value", str(cfg.severity))
+            guard.evaluated += 1
+            if r.success:
+                guard.successful += 1
+                continue
+            kwargs = cfg.kwargs or {}
+            pair = [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
+            column = kwargs.get("column") or ",".join(kwargs.get("column_list") or pair).strip(",")
+            res = r.result or {}
+            meta = cfg.meta or {}
+            failure = {
+                "expectation": cfg.type,
+                "column": column,
+                "severity": severity,
+                "unexpected_count": res.get("unexpected_count"),
+                "unexpected_percent": res.get("unexpected_percent"),
+                "why": meta.get("why", ""),
+                "protects": meta.get("protects", ""),
+            }
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                failure["exception"] = str(r.exception_info.get("exception_message"))[:500]
+            if "details" in res or "observed_value" in res:
+                failure["observed"] = json.loads(
+                    json.dumps(res.get("details") or res.get("observed_value"), default=str)
+                )
+            guard.failures.append(failure)
+            rows = [
+                int(i[batches.ROW_INDEX])
+                for i in res.get("partial_unexpected_index_list") or []
+                if isinstance(i, dict) and batches.ROW_INDEX in i
+            ]
+            if rows and len(guard.sample) < SAMPLE_SIZE:
+                cols = [c for c in column.split(",") if c]
+                cols += [b for b in map(_base_column, cols) if b]
+                why = f"{cfg.type}({column})"
+                guard.sample += _sample_rows(df, rows, cols, why)
+        guard.sample = guard.sample[:SAMPLE_SIZE]
+        return guard
+
+
+# -- the guards, on a warehouse file ---------------------------------------------------------
+def validate_landing(
+    runner: QualityRunner,
+    warehouse_path: Path,
+    table: str,
+    as_of: date,
+    since: datetime | None = None,
+) -> GuardResult:
+    """The landing suite of ``raw.<table>`` on the rows loaded after ``since`` plus the
+    freshness suite on the whole table (newest timestamp before the end of the as_of day)."""
+    with batches.read_only(warehouse_path) as conn:
+        batch = batches.read_batch(conn, table, since)
+        settings = batches.read_settings(conn)
+        fresh = batches.read_freshness(conn, table, as_of, settings)
+    landing = runner.validate(landing_suite_name(table), batch, build_docs=False)
+    freshness = runner.validate(
+        FRESHNESS_SUITE,
+        fresh,
+        {"freshness_max_age_hours": settings.freshness_max_age_hours},
+        build_docs=False,
+    )
+    merged = landing.merge(freshness)
+    merged.suite = landing_suite_name(table)
+    merged.data_docs = runner.build_docs()
+    return merged
+
+
+def validate_mart(runner: QualityRunner, warehouse_path: Path, model: str) -> GuardResult:
+    with batches.read_only(warehouse_path) as conn:
+        df = batches.read_mart(conn, model)
+    return runner.validate(mart_suite_name(model), df)
+
+
+__all__ = [
+    "GuardResult",
+    "QualityRunner",
+    "docs_dir_for",
+    "validate_landing",
+    "validate_mart",
+]

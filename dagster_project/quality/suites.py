@@ -1,0 +1,513 @@
+"""The Great Expectations suites of Quotaboard, as data.
+
+The suites live as JSON under ``expectations/gx/expectations/<suite>.json`` (a GX file context,
+under version control); that JSON is what the runner validates with. This module is how the
+JSON is written: edit it, then run ``python -m dagster_project.quality.suites`` (the tests fail
+when the JSON and this module disagree). No GX import here.
+
+Severity (GX's own ``severity`` field): ``critical`` = ERROR, blocks publishing (a failure means a
+published number would be wrong); ``warning`` = WARN (what the contract already turns into an
+exception row, metrics.md §7). Each expectation's ``meta`` says which published columns it
+protects; ``docs/guards.md`` lists them all.
+
+Columns whose name contains ``__`` are computed by the SQL that reads the batch
+(``dagster_project.quality.batches``): ``<col>__parses`` (non-empty text that parses as its
+type, else False; NULL when empty), ``<col>__lower`` (trimmed, lower case), ``<col>__num`` (the
+parsed number), ``age_hours`` (freshness).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dagster_project.ingest.schema import CRM_OBJECTS, LINEAGE_COLUMNS, MESSAGES_TABLE
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+SUITES_DIR = EXPECTATIONS_DIR / "gx" / "expectations"
+
+ERROR = "critical"
+WARN = "warning"
+
+# Typed columns of each raw CRM table (mirrors dbt/macros/crm_parsing.sql).
+CRM_TYPES: dict[str, dict[str, str]] = {
+    "user": {"is_active": "boolean", "is_deleted": "boolean", "system_modstamp": "timestamp"},
+    "account": {
+        "created_date": "timestamp",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+    "opportunity": {
+        "amount": "number",
+        "close_date": "date",
+        "is_closed": "boolean",
+        "is_won": "boolean",
+        "created_date": "timestamp",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+    "opportunity_split": {
+        "split_percentage": "number",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+    "opportunity_split_type": {
+        "is_total_validated": "boolean",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+    "opportunity_team_member": {"is_deleted": "boolean", "system_modstamp": "timestamp"},
+    "event": {
+        "activity_date_time": "timestamp",
+        "activity_date": "date",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+    "task": {"activity_date": "date", "is_deleted": "boolean", "system_modstamp": "timestamp"},
+    "dated_conversion_rate": {
+        "conversion_rate": "number",
+        "start_date": "date",
+        "next_start_date": "date",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+    "currency_type": {
+        "conversion_rate": "number",
+        "is_corporate": "boolean",
+        "is_active": "boolean",
+        "is_deleted": "boolean",
+        "system_modstamp": "timestamp",
+    },
+}
+# Text columns that hold a 3-letter ISO currency code.
+CURRENCY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "opportunity": ("currency_iso_code",),
+    "dated_conversion_rate": ("iso_code",),
+    "currency_type": ("iso_code",),
+}
+# Numbers that must lie in a range: (column, min, max, strict_min), all ERROR.
+NUMBER_RANGES: dict[str, tuple[tuple[str, float | None, float | None, bool], ...]] = {
+    "opportunity_split": (("split_percentage", 0, 100, False),),
+    "dated_conversion_rate": (("conversion_rate", 0, None, True),),
+    "currency_type": (("conversion_rate", 0, None, True),),
+}
+# Published columns each raw table feeds (for meta / docs).
+RAW_PROTECTS: dict[str, str] = {
+    "user": "fct_quota_credits.assignee_id (via people.crm_user_id), dim_people",
+    "account": "new_logos / active_accounts credits, product attribution",
+    "opportunity": "fct_quota_credits.amount, fct_quota_attainment.actual/attainment",
+    "opportunity_split": "fct_quota_credits.amount (revenue_split, overlay_split)",
+    "opportunity_split_type": "fct_quota_credits.rule (revenue_split vs overlay_split)",
+    "opportunity_team_member": "fct_quota_credits (team_member, assist_team_member)",
+    "event": "fct_quota_credits (assist_activity)",
+    "task": "fct_quota_credits (assist_activity)",
+    "dated_conversion_rate": "fct_quota_credits.amount (currency conversion)",
+    "currency_type": "fct_quota_credits.amount (currency conversion)",
+    "messages": "product credits: active_accounts, feature_adopting_accounts, installs, "
+    "activated_accounts, influenced_bookings",
+}
+
+BOOLEAN_VALUES = ["true", "false", "1", "0"]
+MESSAGE_TYPES = ["track", "identify", "group", "page", "screen"]
+STATUSES = ["achieved", "missed", "on_track", "at_risk", "behind", "not_started"]
+CREDIT_RULES = [
+    "revenue_split",
+    "owner_fallback",
+    "owner",
+    "overlay_split",
+    "first_win",
+    "assist_team_member",
+    "assist_activity",
+    "rollup",
+    "team_member",
+    "manual_adjustment",
+    "active_account",
+    "feature_adoption",
+    "install",
+    "feature_influence",
+    "activation",
+]
+EXCEPTION_REASONS = [
+    "missing_fx_rate",
+    "split_total_not_100",
+    "orphan_split",
+    "unmapped_crm_user",
+    "won_without_amount",
+    "negative_amount",
+    "close_date_in_future",
+    "bad_event",
+    "duplicate_event",
+    "unattributed_event",
+    "not_in_seat",
+    "invalid_value",
+]
+ASSIGNEE_TYPES = ["person", "team"]
+
+FRESHNESS_SUITE = "freshness"
+MART_MODELS = (
+    "fct_quota_attainment",
+    "fct_scorecards",
+    "fct_quota_credits",
+    "fct_quota_exceptions",
+    "mart_team_board",
+)
+
+
+def landing_suite_name(table: str) -> str:
+    return f"landing_{table}"
+
+
+def mart_suite_name(model: str) -> str:
+    return f"mart_{model}"
+
+
+def _exp(kind: str, severity: str, why: str, protects: str, **kwargs) -> dict:
+    return {
+        "type": kind,
+        "kwargs": kwargs,
+        "severity": severity,
+        "meta": {"why": why, "protects": protects},
+    }
+
+
+def crm_suite(object_name: str) -> dict:
+    table, required, _ = CRM_OBJECTS[object_name]
+    protects = RAW_PROTECTS[table]
+    exps = [
+        _exp(
+            "expect_table_columns_to_match_set",
+            ERROR,
+            "required columns (input-contract §1) and lineage columns exist",
+            protects,
+            column_set=[*required, *LINEAGE_COLUMNS],
+            exact_match=False,
+        ),
+        _exp(
+            "expect_column_values_to_not_be_null",
+            WARN,
+            "every row has an Id (empty text counts as missing); a row without one takes no part "
+            "in current-state resolution (input-contract §1), so this warns",
+            protects,
+            column="id",
+        ),
+        _exp(
+            "expect_column_values_to_not_be_null",
+            ERROR,
+            "every row names the landing file it came from",
+            "fct_quota_exceptions.source_id (lineage)",
+            column="_source_file",
+        ),
+    ]
+    for col, kind in CRM_TYPES[table].items():
+        if kind == "boolean":
+            exps.append(
+                _exp(
+                    "expect_column_values_to_be_in_set",
+                    WARN,
+                    f"{col} is true/false/1/0 in any case (else invalid_value, §7)",
+                    protects,
+                    column=f"{col}__lower",
+                    value_set=BOOLEAN_VALUES,
+                )
+            )
+        else:
+            exps.append(
+                _exp(
+                    "expect_column_values_to_be_in_set",
+                    WARN,
+                    f"{col} parses as a {kind} (else invalid_value, §7)",
+                    protects,
+                    column=f"{col}__parses",
+                    value_set=[True],
+                )
+            )
+    for col in CURRENCY_COLUMNS.get(table, ()):
+        exps.append(
+            _exp(
+                "expect_column_values_to_match_regex",
+                WARN,
+                f"{col} is a 3-letter ISO currency code (else no rate: missing_fx_rate, §7)",
+                "fct_quota_credits.amount (currency conversion)",
+                column=col,
+                regex=r"^\s*[A-Za-z]{3}\s*$",
+            )
+        )
+    for col, lo, hi, strict in NUMBER_RANGES.get(table, ()):
+        kwargs: dict = {"column": f"{col}__num"}
+        if lo is not None:
+            kwargs["min_value"] = lo
+        if hi is not None:
+            kwargs["max_value"] = hi
+        if strict:
+            kwargs["strict_min"] = True
+        rng = f"> {lo}" if strict and hi is None else f"between {lo} and {hi}"
+        exps.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                ERROR,
+                f"{col} is {rng} (a value outside makes a credit amount wrong)",
+                "fct_quota_credits.amount, fct_quota_attainment.actual",
+                **kwargs,
+            )
+        )
+    return {
+        "name": landing_suite_name(table),
+        "expectations": exps,
+        "meta": {
+            "kind": "landing",
+            "table": f"raw.{table}",
+            "batch": "rows of raw.<table> loaded since the last publish (or this run)",
+        },
+    }
+
+
+def messages_suite() -> dict:
+    protects = RAW_PROTECTS["messages"]
+    return {
+        "name": landing_suite_name(MESSAGES_TABLE),
+        "expectations": [
+            _exp(
+                "expect_table_columns_to_match_set",
+                ERROR,
+                "flattened message columns and lineage columns exist",
+                protects,
+                column_set=[
+                    "message_id",
+                    "type",
+                    "timestamp",
+                    "_is_valid_json",
+                    *LINEAGE_COLUMNS,
+                ],
+                exact_match=False,
+            ),
+            _exp(
+                "expect_column_values_to_not_be_null",
+                ERROR,
+                "every message names the landing file it came from",
+                "fct_quota_exceptions.source_id (lineage)",
+                column="_source_file",
+            ),
+            _exp(
+                "expect_column_values_to_be_in_set",
+                WARN,
+                "every line is JSON (else bad_event, §7)",
+                protects,
+                column="_is_valid_json",
+                value_set=[True],
+            ),
+            _exp(
+                "expect_column_values_to_be_in_set",
+                WARN,
+                "track messages carry a messageId (else bad_event, §7)",
+                protects,
+                column="message_id__present",
+                value_set=[True],
+            ),
+            _exp(
+                "expect_column_values_to_be_in_set",
+                WARN,
+                "track and group messages carry a parsable ISO 8601 timestamp (else bad_event)",
+                protects,
+                column="timestamp__parses",
+                value_set=[True],
+            ),
+            _exp(
+                "expect_column_values_to_be_in_set",
+                WARN,
+                "type is a Segment call type (others are ignored)",
+                protects,
+                column="type",
+                value_set=MESSAGE_TYPES,
+            ),
+        ],
+        "meta": {
+            "kind": "landing",
+            "table": f"raw.{MESSAGES_TABLE}",
+            "batch": "rows of raw.messages loaded since the last publish (or this run)",
+        },
+    }
+
+
+def freshness_suite() -> dict:
+    return {
+        "name": FRESHNESS_SUITE,
+        "expectations": [
+            _exp(
+                "expect_column_values_to_be_between",
+                WARN,
+                "the newest SystemModstamp (messages: timestamp) of the table is at most "
+                "settings.freshness_max_age_hours older than the end of the as_of day",
+                "every published number (stale inputs)",
+                column="age_hours",
+                max_value={"$PARAMETER": "freshness_max_age_hours"},
+            ),
+        ],
+        "meta": {
+            "kind": "freshness",
+            "batch": "one row per raw table: newest timestamp over the whole table, age "
+            "in hours before the end of the as_of day (company time zone)",
+        },
+    }
+
+
+def _unique(cols: list[str], protects: str) -> dict:
+    if len(cols) == 1:
+        return _exp(
+            "expect_column_values_to_be_unique",
+            ERROR,
+            f"{cols[0]} is unique (the mart's grain)",
+            protects,
+            column=cols[0],
+        )
+    return _exp(
+        "expect_compound_columns_to_be_unique",
+        ERROR,
+        f"({', '.join(cols)}) is unique (the mart's grain)",
+        protects,
+        column_list=cols,
+    )
+
+
+def _in_set(col: str, values: list[str], protects: str) -> dict:
+    return _exp(
+        "expect_column_values_to_be_in_set",
+        ERROR,
+        f"{col} is in its set (metrics.md)",
+        protects,
+        column=col,
+        value_set=values,
+    )
+
+
+def _at_least(col: str, lo: float, protects: str, strict: bool = False) -> dict:
+    kwargs: dict = {"column": col, "min_value": lo}
+    if strict:
+        kwargs["strict_min"] = True
+    return _exp(
+        "expect_column_values_to_be_between",
+        ERROR,
+        f"{col} {'>' if strict else '>='} {lo}",
+        protects,
+        **kwargs,
+    )
+
+
+def _not_null(col: str, protects: str) -> dict:
+    return _exp(
+        "expect_column_values_to_not_be_null",
+        ERROR,
+        f"{col} is never null",
+        protects,
+        column=col,
+    )
+
+
+def mart_suites() -> list[dict]:
+    att = "marts.fct_quota_attainment"
+    sc = "marts.fct_scorecards"
+    cr = "marts.fct_quota_credits"
+    ex = "marts.fct_quota_exceptions"
+    tb = "marts.mart_team_board"
+    suites = {
+        "fct_quota_attainment": [
+            _unique(["assignee_type", "assignee_id", "fiscal_period", "metric"], att),
+            _not_null("assignee_id", att),
+            _in_set("assignee_type", ASSIGNEE_TYPES, f"{att}.assignee_type"),
+            _at_least("attainment", 0, f"{att}.attainment"),
+            _at_least("capped_attainment", 0, f"{att}.capped_attainment"),
+            _exp(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                ERROR,
+                "capped_attainment <= cap when a cap is set (metrics.md §4)",
+                f"{att}.capped_attainment, {sc}.weighted_attainment",
+                column_A="cap",
+                column_B="capped_attainment",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+            _exp(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                ERROR,
+                "capped_attainment <= attainment (min(attainment, cap))",
+                f"{att}.capped_attainment",
+                column_A="attainment",
+                column_B="capped_attainment",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+            _at_least("weight", 0, f"{att}.weight, {sc}.weighted_attainment", strict=True),
+            _at_least("target", 0, f"{att}.target, {att}.attainment", strict=True),
+            _in_set("status", STATUSES, f"{att}.status"),
+        ],
+        "fct_scorecards": [
+            _unique(["assignee_type", "assignee_id", "fiscal_period"], sc),
+            _at_least("weighted_attainment", 0, f"{sc}.weighted_attainment"),
+            _in_set("status", STATUSES, f"{sc}.status"),
+            _at_least("component_count", 1, f"{sc}.component_count"),
+        ],
+        "fct_quota_credits": [
+            _unique(["credit_id"], cr),
+            _not_null("credit_id", cr),
+            _not_null("assignee_id", cr),
+            _in_set("assignee_type", ASSIGNEE_TYPES, f"{cr}.assignee_type"),
+            _in_set("rule", CREDIT_RULES, f"{cr}.rule"),
+        ],
+        "fct_quota_exceptions": [
+            _in_set("reason", EXCEPTION_REASONS, f"{ex}.reason"),
+            _at_least("row_count", 1, f"{ex}.row_count"),
+        ],
+        "mart_team_board": [
+            _unique(["team_id", "fiscal_period"], tb),
+            _at_least("quota_carriers", 0, f"{tb}.quota_carriers"),
+            _exp(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                ERROR,
+                "carriers_at_or_above <= quota_carriers",
+                f"{tb}.carriers_at_or_above",
+                column_A="quota_carriers",
+                column_B="carriers_at_or_above",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+        ],
+    }
+    return [
+        {
+            "name": mart_suite_name(model),
+            "expectations": exps,
+            "meta": {"kind": "mart", "table": f"marts.{model}"},
+        }
+        for model, exps in suites.items()
+    ]
+
+
+def all_suites() -> list[dict]:
+    return [
+        *(crm_suite(obj) for obj in CRM_OBJECTS),
+        messages_suite(),
+        freshness_suite(),
+        *mart_suites(),
+    ]
+
+
+def suite_json(suite: dict) -> str:
+    return json.dumps(suite, indent=2, sort_keys=False) + "\n"
+
+
+def write_suites(directory: Path = SUITES_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suite in all_suites():
+        path = directory / f"{suite['name']}.json"
+        path.write_text(suite_json(suite), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def load_suite(name: str, directory: Path = SUITES_DIR) -> dict:
+    return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    for p in write_suites():
+        print(p)

@@ -1,0 +1,299 @@
+"""Great Expectations guards (dagster_project.quality, defs/quality/checks.py).
+
+Small DuckDB files built in tmp_path from ``create_empty_tables`` plus inserted rows. GX is
+imported once (module-scoped runner): the first test pays the import.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from dagster_project.ingest.schema import create_empty_tables
+from dagster_project.quality import suites
+from dagster_project.quality.runner import QualityRunner, validate_landing, validate_mart
+
+AS_OF = date(2026, 3, 1)
+LOADED = datetime(2026, 3, 2, 7, 0, 0)
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory) -> QualityRunner:
+    return QualityRunner(tmp_path_factory.mktemp("home") / "published" / "quality", "test")
+
+
+def make_warehouse(tmp_path: Path, timezone: str = "UTC", hours: float = 26) -> Path:
+    path = tmp_path / "warehouse" / "quotaboard.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path))
+    try:
+        create_empty_tables(conn)
+        conn.execute(
+            "insert into config.settings (timezone, freshness_max_age_hours) values (?, ?)",
+            [timezone, hours],
+        )
+    finally:
+        conn.close()
+    return path
+
+
+def insert(path: Path, table: str, rows: list[dict], loaded_at: datetime = LOADED) -> None:
+    conn = duckdb.connect(str(path))
+    try:
+        for i, row in enumerate(rows):
+            row = {
+                "_source_file": f"crm/{table}.csv",
+                "_source_line": i + 2,
+                "_loaded_at": loaded_at,
+                **row,
+            }
+            cols = ", ".join(f'"{c}"' for c in row)
+            marks = ", ".join("?" for _ in row)
+            conn.execute(f"insert into {table} ({cols}) values ({marks})", list(row.values()))
+    finally:
+        conn.close()
+
+
+def opportunity(**overrides) -> dict:
+    row = {
+        "id": "006A",
+        "account_id": "001A",
+        "owner_id": "005A",
+        "amount": "1e5",
+        "close_date": "2026-02-27",
+        "stage_name": "Closed Won",
+        "is_closed": "TRUE",
+        "is_won": "1",
+        "created_date": "2026-01-05T10:00:00.000+0000",
+        "system_modstamp": "2026-03-01T10:00:00Z",
+        "currency_iso_code": "eur",
+    }
+    return {**row, **overrides}
+
+
+def rate(**overrides) -> dict:
+    row = {
+        "id": "04wA",
+        "iso_code": "EUR",
+        "conversion_rate": "0.92",
+        "start_date": "2026-01-01",
+        "system_modstamp": "2026-03-01T10:00:00Z",
+    }
+    return {**row, **overrides}
+
+
+def failed_columns(guard) -> dict[str, str]:
+    return {f["column"]: f["severity"] for f in guard.failures}
+
+
+# -- suites ------------------------------------------------------------------------------------
+def test_suite_json_matches_module(tmp_path):
+    suites.write_suites(tmp_path)
+    for written in sorted(tmp_path.glob("*.json")):
+        committed = suites.SUITES_DIR / written.name
+        assert committed.exists(), f"{committed} missing: python -m dagster_project.quality.suites"
+        assert json.loads(committed.read_text()) == json.loads(written.read_text()), written.name
+    names = {p.stem for p in suites.SUITES_DIR.glob("*.json")}
+    assert names == {s["name"] for s in suites.all_suites()}
+    assert len(names) == 11 + 1 + len(suites.MART_MODELS)
+
+
+def test_file_context_loads_the_suites(tmp_path):
+    import great_expectations as gx
+
+    project = tmp_path / "expectations"
+    shutil.copytree(suites.EXPECTATIONS_DIR, project)
+    context = gx.get_context(mode="file", project_root_dir=project)
+    names = {s.name for s in context.suites.all()}
+    assert {"landing_opportunity", "landing_messages", "freshness", "mart_fct_scorecards"} <= names
+
+
+# -- landing -----------------------------------------------------------------------------------
+def test_good_batch_passes(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    lost = opportunity(id="006B", amount="", is_won="false")
+    insert(wh, "raw.opportunity", [opportunity(), lost])
+    insert(wh, "raw.dated_conversion_rate", [rate()])
+    for table in ("opportunity", "dated_conversion_rate", "messages", "user"):
+        guard = validate_landing(runner, wh, table, AS_OF)
+        assert guard.passed, guard.summary()
+        assert guard.severity is None
+    guard = validate_landing(runner, wh, "opportunity", AS_OF)
+    assert guard.row_count == 2
+    assert guard.success_percent == 100.0
+    assert Path(guard.data_docs).name == "index.html" and Path(guard.data_docs).exists()
+
+
+def test_null_id_warns_with_the_row_in_the_sample(runner, tmp_path):
+    # The contract handles a row without Id (it takes no part in current state): warn, not block.
+    wh = make_warehouse(tmp_path)
+    insert(wh, "raw.opportunity", [opportunity(), opportunity(id="  ")])
+    guard = validate_landing(runner, wh, "opportunity", AS_OF)
+    assert guard.severity == "WARN"
+    assert failed_columns(guard) == {"id": "warning"}
+    assert guard.unexpected_count == 1
+    assert [(r["_source_file"], r["_source_line"]) for r in guard.sample] == [
+        ("crm/raw.opportunity.csv", 3)
+    ]
+
+
+def test_negative_conversion_rate_blocks(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    insert(wh, "raw.dated_conversion_rate", [rate(), rate(id="04wB", conversion_rate="-0.5")])
+    guard = validate_landing(runner, wh, "dated_conversion_rate", AS_OF)
+    assert guard.severity == "ERROR"
+    assert failed_columns(guard) == {"conversion_rate__num": "critical"}
+    assert guard.sample[0]["id"] == "04wB"
+    assert guard.sample[0]["conversion_rate"] == "-0.5"
+    assert "crm/raw.dated_conversion_rate.csv:3 (id 04wB)" in guard.summary()
+
+
+def test_split_percentage_out_of_range_blocks(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    split = {
+        "id": "S1",
+        "opportunity_id": "006A",
+        "split_owner_id": "005A",
+        "split_percentage": "150",
+        "system_modstamp": "2026-03-01T10:00:00Z",
+    }
+    insert(wh, "raw.opportunity_split", [split])
+    guard = validate_landing(runner, wh, "opportunity_split", AS_OF)
+    assert failed_columns(guard) == {"split_percentage__num": "critical"}
+
+
+def test_unparsable_values_only_warn(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    bad = opportunity(id="006B", amount="12,5", is_won="yes", close_date="2026-02-30")
+    insert(wh, "raw.opportunity", [opportunity(), bad])
+    guard = validate_landing(runner, wh, "opportunity", AS_OF)
+    assert guard.severity == "WARN"
+    assert failed_columns(guard) == {
+        "amount__parses": "warning",
+        "is_won__lower": "warning",
+        "close_date__parses": "warning",
+    }
+    amount = next(r for r in guard.sample if r["_guard"].endswith("(amount__parses)"))
+    assert amount["amount"] == "12,5" and amount["id"] == "006B"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "timezone", "fresh"),
+    [
+        (date(2026, 3, 1), "UTC", True),  # newest 10:00 on as_of: 14 h before the day ends
+        (date(2026, 3, 2), "UTC", False),  # 38 h > 26 h
+        (date(2026, 3, 1), "Pacific/Kiritimati", True),  # the day ends earlier in UTC+14
+    ],
+)
+def test_freshness_is_measured_against_as_of(runner, tmp_path, as_of, timezone, fresh):
+    wh = make_warehouse(tmp_path, timezone=timezone)
+    insert(wh, "raw.opportunity", [opportunity()])
+    guard = validate_landing(runner, wh, "opportunity", as_of)
+    if fresh:
+        assert guard.passed, guard.summary()
+    else:
+        assert guard.severity == "WARN"
+        assert failed_columns(guard) == {"age_hours": "warning"}
+        assert guard.sample[0]["age_hours"] == 38.0
+
+
+def test_freshness_of_messages(runner, tmp_path):
+    wh = make_warehouse(tmp_path, hours=1)
+    msg = {
+        "message_id": "m1",
+        "type": "track",
+        "timestamp": "2026-03-01T12:00:00-05:00",
+        "event": "Feature Used",
+        "_is_valid_json": True,
+    }
+    insert(wh, "raw.messages", [msg, {**msg, "message_id": None}])
+    guard = validate_landing(runner, wh, "messages", AS_OF)
+    assert failed_columns(guard) == {"message_id__present": "warning", "age_hours": "warning"}
+    assert guard.severity == "WARN"
+
+
+def test_only_the_new_batch_is_validated(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    insert(wh, "raw.opportunity", [opportunity(id=None)], loaded_at=datetime(2026, 2, 1))
+    insert(wh, "raw.opportunity", [opportunity()], loaded_at=LOADED)
+    assert validate_landing(runner, wh, "opportunity", AS_OF, since=datetime(2026, 2, 2)).passed
+    assert validate_landing(runner, wh, "opportunity", AS_OF).severity == "ERROR"
+
+
+# -- marts -------------------------------------------------------------------------------------
+def make_scorecards(wh: Path, status: str) -> None:
+    conn = duckdb.connect(str(wh))
+    try:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            "create or replace table marts.fct_scorecards as select * from (values "
+            "('person', 'P1', 'P1 Name', 'FY2026-Q1', 0.8, 'on_track', 2), "
+            "('team', 'T1', 'Team', 'FY2026-Q1', 1.2, ?, 1)) "
+            "t(assignee_type, assignee_id, assignee_name, fiscal_period, weighted_attainment, "
+            "status, component_count)",
+            [status],
+        )
+    finally:
+        conn.close()
+
+
+def test_mart_suite(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    make_scorecards(wh, "achieved")
+    assert validate_mart(runner, wh, "fct_scorecards").passed
+    make_scorecards(wh, "great")
+    guard = validate_mart(runner, wh, "fct_scorecards")
+    assert guard.severity == "ERROR"
+    assert failed_columns(guard) == {"status": "critical"}
+    assert guard.sample[0]["assignee_id"] == "T1"
+
+
+# -- Dagster -----------------------------------------------------------------------------------
+def test_blocking_check_through_dagster(tmp_path):
+    from dagster_project.defs.quality.checks import build_quality_checks, quality_checks
+    from dagster_project.resources import QuotaboardPaths
+
+    assert len(quality_checks) == 16
+    assert all(c.check_specs and next(iter(c.check_specs)).blocking for c in quality_checks)
+
+    home = tmp_path / "home"
+    paths = QuotaboardPaths(home_dir=str(home), as_of=AS_OF.isoformat())
+    key = dg.AssetKey(["raw", "dated_conversion_rate"])
+
+    @dg.asset(key=key)
+    def rates() -> None:
+        wh = make_warehouse(home)
+        insert(wh, "raw.dated_conversion_rate", [rate(), rate(id="04wB", conversion_rate="0")])
+
+    @dg.asset(deps=[key])
+    def downstream() -> None:
+        pass
+
+    checks = build_quality_checks(raw_tables=["dated_conversion_rate"], mart_models=[])
+    result = dg.materialize(
+        [rates, downstream, *checks], resources={"paths": paths}, raise_on_error=False
+    )
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 1
+    ev = evaluations[0]
+    assert not ev.passed
+    assert ev.severity == dg.AssetCheckSeverity.ERROR
+    meta = ev.metadata
+    assert meta["unexpected_count"].value == 1
+    assert 0 < meta["success_percent"].value < 100
+    assert meta["failing_rows"].value[0]["id"] == "04wB"
+    assert "04wB" in meta["failing_rows_table"].value
+    docs = Path(meta["data_docs"].value)
+    assert docs == home / "published" / "quality" / "index.html" and docs.exists()
+    assert meta["as_of"].value == "2026-03-01"
+    assert "conversion_rate__num" in ev.description and "04wB" in ev.description
+    # blocking: the asset downstream of the failed check did not run
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert key in materialized
+    assert dg.AssetKey("downstream") not in materialized
