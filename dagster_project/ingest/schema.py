@@ -13,6 +13,7 @@ import duckdb
 
 RAW_SCHEMA = "raw"
 CONFIG_SCHEMA = "config"
+HISTORY_SCHEMA = "history"
 
 # Columns every raw table carries besides its source columns.
 LINEAGE_COLUMNS: dict[str, str] = {
@@ -196,6 +197,23 @@ CONFIG_TABLES: dict[str, dict[str, str]] = {
 }
 
 
+# The master copy of every published run's attainment rows (metrics.md §8). It lives outside
+# what dbt rebuilds, so no full refresh can lose it; publishing appends to it.
+HISTORY_TABLE = "attainment_history"
+HISTORY_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR",
+    "as_of": "DATE",
+    "published_at": "TIMESTAMP",
+    "assignee_type": "VARCHAR",
+    "assignee_id": "VARCHAR",
+    "fiscal_period": "VARCHAR",
+    "metric": "VARCHAR",
+    "target": "DOUBLE",
+    "actual": "DOUBLE",
+    "attainment": "DOUBLE",
+}
+
+
 def crm_columns(object_name: str) -> dict[str, str]:
     """All columns of a raw CRM table, in order: known source columns, then lineage."""
     _, required, optional = CRM_OBJECTS[object_name]
@@ -210,7 +228,7 @@ def _create(conn: duckdb.DuckDBPyConnection, schema: str, table: str, cols: dict
 
 
 def create_empty_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create every raw and config table (empty) if missing: what dbt needs to build."""
+    """Create every raw, config and history table (empty) if missing: what dbt needs to build."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {CONFIG_SCHEMA}")
     for obj, (table, _, _) in CRM_OBJECTS.items():
@@ -220,3 +238,5 @@ def create_empty_tables(conn: duckdb.DuckDBPyConnection) -> None:
     _create(conn, RAW_SCHEMA, MANIFEST_TABLE, MANIFEST_COLUMNS)
     for table, cols in CONFIG_TABLES.items():
         _create(conn, CONFIG_SCHEMA, table, cols)
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
+    _create(conn, HISTORY_SCHEMA, HISTORY_TABLE, HISTORY_COLUMNS)

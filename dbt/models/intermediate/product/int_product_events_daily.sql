@@ -1,6 +1,6 @@
 {#-
     Daily aggregate of track events: one row per
-    (message_date, workspace_id, feature, event, _source_file).
+    (message_date, workspace_id, workspace_source, feature, event, _source_file).
     Incremental, strategy delete+insert on message_date (see the model's YAML description for
     the full reasoning and the cases that need --full-refresh). In short, a run re-processes
     every message date >= reprocess_from, where reprocess_from is the earliest of
