@@ -1,6 +1,6 @@
 -- Every fiscal year, quarter and month (metrics.md §1) of the fiscal years spanning the plan
 -- periods, the opportunities' close dates, the adjustments' credit dates, the message dates
--- (up to as_of) and as_of.
+-- of track and group messages (up to as_of) and as_of.
 with run_context as (
     select * from {{ ref('int_run_context') }}
 ),
@@ -21,6 +21,17 @@ product_events as (
     select * from {{ ref('int_product_events_daily') }}
 ),
 
+group_calls as (
+    select * from {{ ref('stg_product_usage__group_calls') }}
+),
+
+group_call_date_range as (
+    select min(group_calls.message_date) as first_group_call_date
+    from group_calls
+    cross join run_context
+    where group_calls.message_date <= run_context.as_of
+),
+
 message_date_range as (
     select
         min(product_events.message_date) as first_message_date,
@@ -38,6 +49,9 @@ dates as (
     select first_message_date as d from message_date_range where first_message_date is not null
     union all
     select last_message_date as d from message_date_range where last_message_date is not null
+    union all
+    select first_group_call_date as d from group_call_date_range
+    where first_group_call_date is not null
     union all
     select as_of as d from run_context
 ),

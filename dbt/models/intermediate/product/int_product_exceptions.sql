@@ -5,9 +5,10 @@
 --                       all: raw.rejected_rows with object_name 'messages'), and track
 --                       messages without a parsable timestamp or a messageId (whatever
 --                       their date: they cannot be dated).
---   duplicate_event:    extra copies of a messageId that were dropped, counted in the file of
---                       the dropped copy, for messages whose kept copy is dated on or before
---                       as_of (later messages are ignored by the run).
+--   duplicate_event:    extra copies of a messageId that were dropped (any message type: a
+--                       copy is a copy), counted in the file of the dropped copy, for messages
+--                       whose kept copy is dated on or before as_of (later messages are
+--                       ignored by the run) or cannot be dated (no timestamp).
 --   unattributed_event: deduplicated track events dated on or before as_of with no account
 --                       (no workspace, or a workspace with no group call naming a live Account).
 -- Cost: bad_event and duplicate_event scan every landed line (a window over messageId); the
@@ -67,8 +68,6 @@ copies as (
         ) as kept_message_date
     from base
     where not is_bad_event
-        and message_type in ('track', 'group')
-        and timestamp_utc is not null
         and message_id is not null
 ),
 
@@ -79,7 +78,7 @@ duplicates as (
     from copies
     cross join ctx
     where copies.copy_number > 1
-        and copies.kept_message_date <= ctx.as_of
+        and (copies.kept_message_date is null or copies.kept_message_date <= ctx.as_of)
     group by copies._source_file
 ),
 

@@ -1,0 +1,1 @@
+"""Independent plain-Python reference implementation of the metric contract (see reference.py)."""
