@@ -1,0 +1,1 @@
+"""Every Dagster definition of Quotaboard; ``definitions.py`` loads this package."""

@@ -1,0 +1,1 @@
+"""dbt models as Dagster assets (``dbt/`` at the repository root)."""

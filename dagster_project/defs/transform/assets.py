@@ -1,0 +1,120 @@
+"""The dbt project as Dagster assets: one ``dbt build`` per run (models, then their tests).
+
+Before dbt starts, the working database gets every table dbt reads as a source, even when a
+loader was not part of the run (``create_empty_tables``, ``ensure_history_table``); the
+connection is closed before dbt opens the file (one writer at a time).
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from dagster_project.ingest.schema import create_empty_tables
+from dagster_project.publish import ensure_history_table
+from dagster_project.resources import QuotaboardPaths
+from dagster_project.settings import (
+    settings_from_warehouse,
+    settings_from_yaml,
+    today_in,
+    valid_timezone,
+)
+
+from .project import dbt_project
+from .translator import QuotaboardTranslator
+
+AS_OF_TAG = "quotaboard/as_of"
+UNIT_TESTS_ENV = "QUOTABOARD_DBT_UNIT_TESTS"
+
+DBT_PROJECT = dbt_project()
+
+
+def effective_as_of(context: dg.AssetExecutionContext, paths: QuotaboardPaths) -> str:
+    """The run's as_of: the run tag (set by the schedule), else the resource's, else today in
+    the company time zone."""
+    tagged = (context.run.tags or {}).get(AS_OF_TAG, "").strip()
+    if tagged:
+        return tagged
+    if paths.as_of.strip():
+        return paths.as_of.strip()
+    settings = settings_from_warehouse(paths.warehouse_path) or settings_from_yaml(paths.config)
+    return today_in(valid_timezone(settings.get("timezone"))).isoformat()
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _target_path(paths: QuotaboardPaths) -> Path:
+    """dbt's target folder of this home: ``<home>/dbt/target`` (artifacts of the last run).
+
+    One folder per home, not one per run: runs of a home are serialised by the run lock, and a
+    stable path (with the same profile and vars) lets dbt re-use its partial parse."""
+    target = paths.home / "dbt" / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def _unit_test_args() -> list[str]:
+    """dbt unit tests check the models' logic on fixed inputs, not the data: they run in the
+    test suite (``tests/test_pipeline.py``), not in every nightly build, unless
+    ``QUOTABOARD_DBT_UNIT_TESTS=1``."""
+    if os.environ.get(UNIT_TESTS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return []
+    return ["--exclude-resource-type", "unit_test"]
+
+
+def prepare_warehouse(paths: QuotaboardPaths) -> None:
+    paths.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(paths.warehouse_path))
+    try:
+        create_empty_tables(conn)
+        ensure_history_table(conn)
+    finally:
+        conn.close()
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=QuotaboardTranslator(),
+    name="dbt_models",
+)
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: QuotaboardPaths
+) -> Iterator:
+    prepare_warehouse(paths)
+    as_of = effective_as_of(context, paths)
+    settings = settings_from_warehouse(paths.warehouse_path)
+    memory_limit = settings.get("duckdb_memory_limit") or ""
+    context.log.info(f"dbt build with as_of={as_of} on {paths.warehouse_path}")
+    with _environ(
+        QUOTABOARD_WAREHOUSE_PATH=str(paths.warehouse_path),
+        QUOTABOARD_DUCKDB_MEMORY_LIMIT=str(memory_limit),
+    ):
+        invocation = dbt.cli(
+            ["build", "--vars", json.dumps({"as_of": as_of}), *_unit_test_args()],
+            context=context,
+            target_path=_target_path(paths),
+        )
+        yield from invocation.stream()
+
+
+MART_KEYS: list[dg.AssetKey] = sorted(
+    (k for k in dbt_models.keys if k.path[0] == "marts"), key=lambda k: k.to_user_string()
+)

@@ -1,0 +1,91 @@
+"""The dbt project (``dbt/`` at the repository root) as Dagster sees it.
+
+The manifest (``dbt/target/dagster/manifest.json``) is what ``@dbt_assets`` reads when the
+definitions load. It is never committed: :func:`ensure_manifest` runs ``dbt parse`` when it is
+missing or older than any file of the project (models, macros, tests, ``dbt_project.yml``),
+so a fresh clone, ``quotaboard run``, ``dagster dev`` and the tests work without a manual
+step.
+The ``dbt build`` of a run writes its artifacts to ``<home>/dbt/target`` (see ``assets.py``),
+never over this manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from functools import cache
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from dagster_project.run_lock import run_lock
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt"
+# Dagster's own manifest, apart from dbt/target/ so a `dbt build` run by hand in dbt/ does not
+# overwrite the manifest Dagster loaded.
+DAGSTER_TARGET_PATH = Path("target") / "dagster"
+
+
+def _dbt_executable() -> str:
+    """dbt of this environment (the venv's ``bin/``), even when it is not on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("dbt") or "dbt"
+
+
+DBT_EXECUTABLE = _dbt_executable()
+_IGNORED_DIRS = {"target", "logs", "dbt_packages"}
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    """Newest modification time of any file (or folder) of the project, outside its outputs."""
+    newest = 0.0
+    for dirpath, dirnames, filenames in os.walk(project_dir):
+        dirnames[:] = [d for d in dirnames if d not in _IGNORED_DIRS and not d.startswith(".")]
+        newest = max(newest, Path(dirpath).stat().st_mtime)
+        for f in filenames:
+            if not f.startswith("."):
+                newest = max(newest, (Path(dirpath) / f).stat().st_mtime)
+    return newest
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return True
+    return manifest.stat().st_mtime < _newest_source_mtime(Path(project.project_dir))
+
+
+def ensure_manifest(project: DbtProject) -> None:
+    """Parse the dbt project (``dbt parse``) when its manifest is missing or stale. (dagster-dbt's
+    ``prepare_if_dev`` only does so under ``dagster dev``, and always.)"""
+    if not manifest_is_stale(project):
+        return
+    target = Path(project.project_dir) / project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    # Concurrent processes (tests, dagster dev) parse once; the others wait for it.
+    with run_lock(target / ".parse.lock", timeout=600, owner="dbt parse"):
+        if manifest_is_stale(project):
+            started = time.time()
+            dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
+            # A file edited while dbt parsed must make the manifest stale again.
+            os.utime(project.manifest_path, (started, started))
+
+
+def dbt_cli(project: DbtProject) -> DbtCliResource:
+    return DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The cached DbtProject, its manifest guaranteed present and current."""
+    project = DbtProject(
+        project_dir=DBT_PROJECT_DIR,
+        profiles_dir=DBT_PROJECT_DIR,
+        target_path=DAGSTER_TARGET_PATH,
+    )
+    ensure_manifest(project)
+    return project

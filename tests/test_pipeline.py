@@ -1,0 +1,176 @@
+"""End to end: ``quotaboard run`` on the bundled sample (real loaders, real dbt, real Dagster,
+real DuckDB files in a temporary home)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project import cli
+
+AS_OF = "2026-11-23"  # the sample's data ends 2026-11-20
+CONTRACT = {
+    "dim_fiscal_periods",
+    "dim_teams",
+    "dim_people",
+    "fct_quota_credits",
+    "fct_quota_attainment",
+    "fct_scorecards",
+    "fct_quota_exceptions",
+    "fct_attainment_history",
+}
+
+
+def run_cli(*args: str) -> tuple[int, str, str, float]:
+    out, err = io.StringIO(), io.StringIO()
+    t0 = time.monotonic()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["run", *args])
+    return code, out.getvalue(), err.getvalue(), time.monotonic() - t0
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def first_run(sample_company, tmp_path_factory):
+    landing, config = sample_company
+    home = tmp_path_factory.mktemp("home")
+    args = ("--landing", str(landing), "--config", str(config), "--home", str(home))
+    code, out, err, secs = run_cli(*args, "--as-of", AS_OF)
+    return {"home": home, "args": args, "code": code, "out": out, "err": err, "secs": secs}
+
+
+def published_tables(path: Path) -> set[str]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+    finally:
+        conn.close()
+
+
+def attainment(path: Path) -> list[tuple]:
+    # Rounded: DOUBLE sums in parallel may differ in the last bit between runs (reported to
+    # the dbt models; amounts could be summed as DECIMAL).
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return conn.execute(
+            "select assignee_type, assignee_id, fiscal_period, metric, round(target, 6), "
+            "round(actual, 6), round(attainment, 9) from marts.fct_quota_attainment order by all"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+def test_sample_run_publishes(first_run):
+    assert first_run["code"] == 0, first_run["out"] + first_run["err"]
+    home: Path = first_run["home"]
+    published = home / "published" / "quotaboard.duckdb"
+    assert published_tables(published) >= CONTRACT
+    for model in CONTRACT:
+        assert (home / "published" / "parquet" / f"{model}.parquet").exists()
+    out = first_run["out"]
+    assert "ok  dbt_models" in out and "ok  published/warehouse" in out
+    assert f"published: {published}" in out
+    assert "exceptions:" in out
+    assert first_run["secs"] < 180, f"sample run took {first_run['secs']:.0f}s"
+    conn = duckdb.connect(str(published), read_only=True)
+    try:
+        runs = conn.execute(
+            "select run_id, min(as_of)::varchar, count(*) from marts.fct_attainment_history "
+            "group by 1"
+        ).fetchall()
+        n = conn.execute("select count(*) from marts.fct_quota_attainment").fetchone()[0]
+    finally:
+        conn.close()
+    assert len(runs) == 1 and runs[0][1] == AS_OF and runs[0][2] == n > 0
+
+
+def test_second_run_same_numbers_and_history_grows(first_run):
+    assert first_run["code"] == 0
+    home: Path = first_run["home"]
+    published = home / "published" / "quotaboard.duckdb"
+    before = attainment(published)
+    code, out, err, _ = run_cli(*first_run["args"], "--as-of", AS_OF)
+    assert code == 0, out + err
+    assert attainment(published) == before
+    conn = duckdb.connect(str(published), read_only=True)
+    try:
+        runs = conn.execute(
+            "select count(distinct run_id), count(*) from marts.fct_attainment_history"
+        ).fetchone()
+    finally:
+        conn.close()
+    assert runs == (2, 2 * len(before))
+
+
+def test_dbt_unit_tests(first_run):
+    """The dbt unit tests (excluded from the nightly build) against the sample's warehouse."""
+    assert first_run["code"] == 0
+    from dagster_project.defs.transform.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
+
+    home: Path = first_run["home"]
+    env = {
+        **os.environ,
+        "QUOTABOARD_WAREHOUSE_PATH": str(home / "warehouse" / "quotaboard.duckdb"),
+        "DBT_TARGET_PATH": str(home / "dbt" / "unit-target"),
+        "DBT_LOG_PATH": str(home / "dbt" / "unit-target"),
+    }
+    out = subprocess.run(
+        [DBT_EXECUTABLE, "test", "--select", "test_type:unit", "--vars", f"as_of: '{AS_OF}'"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout[-4000:]
+
+
+def test_bad_config_fails_cleanly_and_publishes_nothing(sample_company, tmp_path):
+    """A dg.Failure from the config loader: its description is shown (no traceback), the run
+    exits 1 and no published file appears."""
+    landing, config = sample_company
+    bad = tmp_path / "config"
+    shutil.copytree(config, bad)
+    (bad / "teams.csv").write_text("this,is,not\nthe,teams,file\n")
+    home = tmp_path / "home"
+    code, out, err, _ = run_cli(
+        "--landing", str(landing), "--config", str(bad), "--home", str(home), "--as-of", AS_OF
+    )
+    assert code == 1
+    assert "nothing was published" in err
+    assert "config_tables:" in err and "teams.csv" in err
+    assert "Traceback" not in err + out
+    assert not (home / "published" / "quotaboard.duckdb").exists()
+
+
+def test_failed_run_keeps_yesterdays_published_file(first_run, sample_company, tmp_path):
+    assert first_run["code"] == 0
+    home: Path = first_run["home"]
+    published = home / "published" / "quotaboard.duckdb"
+    before = sha(published)
+    landing, config = sample_company
+    bad = tmp_path / "config"
+    shutil.copytree(config, bad)
+    (bad / "teams.csv").write_text("this,is,not\nthe,teams,file\n")
+    code, _, err, _ = run_cli(
+        "--landing", str(landing), "--config", str(bad), "--home", str(home), "--as-of", AS_OF
+    )
+    assert code == 1
+    assert f"the previous {published} is unchanged" in err
+    assert sha(published) == before
