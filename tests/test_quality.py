@@ -220,9 +220,12 @@ def test_freshness_of_messages(runner, tmp_path):
 
 def test_only_the_new_batch_is_validated(runner, tmp_path):
     wh = make_warehouse(tmp_path)
-    insert(wh, "raw.opportunity", [opportunity(id=None)], loaded_at=datetime(2026, 2, 1))
+    # An old batch with an ERROR-level failure (no landing file named) ...
+    insert(wh, "raw.opportunity", [opportunity(_source_file=None)], loaded_at=datetime(2026, 2, 1))
     insert(wh, "raw.opportunity", [opportunity()], loaded_at=LOADED)
+    # ... is not re-judged when only rows loaded since the last publish are validated,
     assert validate_landing(runner, wh, "opportunity", AS_OF, since=datetime(2026, 2, 2)).passed
+    # but is when every row is.
     assert validate_landing(runner, wh, "opportunity", AS_OF).severity == "ERROR"
 
 

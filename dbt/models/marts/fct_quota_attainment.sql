@@ -37,7 +37,7 @@ actuals as (
         plans_in_seat.assignee_id,
         plans_in_seat.fiscal_period,
         plans_in_seat.metric,
-        sum(credits.amount) as actual
+        {{ exact_sum("credits.amount") }} as actual
     from plans_in_seat
     inner join credits
         on credits.assignee_type = plans_in_seat.assignee_type

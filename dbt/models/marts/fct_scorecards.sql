@@ -14,7 +14,7 @@ weighted as (
         assignee_id,
         assignee_name,
         fiscal_period,
-        sum(weight * capped_attainment) / sum(weight) as weighted_attainment,
+        {{ exact_sum("weight * capped_attainment") }} / {{ exact_sum("weight") }} as weighted_attainment,
         max(elapsed) as elapsed,
         max(period_start) as period_start,
         max(period_end) as period_end,
