@@ -1,4 +1,4 @@
-"""The few settings orchestration needs before or around dbt: time zone and memory limit.
+"""The few settings orchestration needs around dbt: time zone, memory limit, freshness limit.
 
 Read from the working database's ``config.settings`` (written and validated by the config
 asset) when it is there, else from ``<config>/settings.yml`` directly (the schedule is defined
@@ -62,3 +62,15 @@ def today_in(tz: str, now: datetime | None = None) -> date:
 def previous_day_in(tz: str, when: datetime) -> date:
     """The day before ``when``'s date in ``tz`` (what a 02:00 nightly run reports on)."""
     return today_in(tz, when) - timedelta(days=1)
+
+
+DEFAULT_FRESHNESS_MAX_AGE_HOURS = 26.0
+
+
+def freshness_max_age_hours(config_dir: Path) -> float:
+    """``freshness_max_age_hours`` of ``<config>/settings.yml`` (a positive number; otherwise,
+    or when the file or key is missing, the contract's default of 26)."""
+    value = settings_from_yaml(config_dir).get("freshness_max_age_hours")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return DEFAULT_FRESHNESS_MAX_AGE_HOURS

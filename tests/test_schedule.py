@@ -63,3 +63,33 @@ def test_timezone_comes_from_settings_yml(tmp_path):
     (tmp_path / "settings.yml").write_text("timezone: Not/A_Zone\n")
     assert company_timezone(tmp_path) == "UTC"
     assert company_timezone(tmp_path / "missing") == "UTC"
+
+
+def test_schedule_is_on_by_default():
+    schedule = build_nightly_schedule("UTC")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_nightly_runs_carry_the_writer_tag_and_a_run_retry_policy():
+    from dagster_project.defs.ops import NIGHTLY_RUN_TAGS, nightly
+
+    assert nightly.tags == NIGHTLY_RUN_TAGS
+    assert NIGHTLY_RUN_TAGS == {
+        "quotaboard/writer": "warehouse",
+        "dagster/max_retries": "1",
+        "dagster/retry_on_asset_or_op_failure": "false",
+    }
+
+
+def test_schedule_tick_at_two_in_the_morning_in_the_zone():
+    """Dagster's own cron iteration: the next tick after 20:00 UTC is 02:00 the next day in
+    Berlin (01:00 UTC in winter), and its run reports on the day before."""
+    from dagster._utils.schedules import cron_string_iterator  # what the scheduler daemon uses
+
+    schedule = build_nightly_schedule("Europe/Berlin")
+    start = datetime(2026, 1, 14, 20, 0, tzinfo=ZoneInfo("UTC"))
+    tick = next(
+        cron_string_iterator(start.timestamp(), schedule.cron_schedule, schedule.execution_timezone)
+    )
+    assert tick.astimezone(ZoneInfo("UTC")) == datetime(2026, 1, 15, 1, 0, tzinfo=ZoneInfo("UTC"))
+    assert _as_of(schedule, tick) == "2026-01-14"

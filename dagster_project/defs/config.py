@@ -1,7 +1,10 @@
 """``config/<table>``: the business configuration, validated, written to ``config.*``.
 
 Runs first: every raw asset depends on these keys, so a configuration error stops the run
-before any landing data is read (and before anything is published)."""
+before any landing data is read (and before anything is published).
+
+A configuration error is permanent (no retry); an I/O error reading the folder or writing the
+working database is retried with backoff (``dagster_project.retries``)."""
 
 import dagster as dg
 
@@ -9,6 +12,7 @@ from dagster_project.ingest.config import ConfigError, load_config, write_config
 from dagster_project.ingest.schema import CONFIG_TABLES
 from dagster_project.ingest.warehouse import open_warehouse
 from dagster_project.resources import QuotaboardPaths
+from dagster_project.retries import LOADER_RETRY_POLICY
 
 CONFIG_KEYS: dict[str, dg.AssetKey] = {t: dg.AssetKey(["config", t]) for t in CONFIG_TABLES}
 
@@ -23,6 +27,7 @@ CONFIG_KEYS: dict[str, dg.AssetKey] = {t: dg.AssetKey(["config", t]) for t in CO
         )
         for table, key in CONFIG_KEYS.items()
     ],
+    retry_policy=LOADER_RETRY_POLICY,
 )
 def config_tables(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     try:
@@ -31,6 +36,7 @@ def config_tables(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
         raise dg.Failure(
             description=f"Invalid configuration in {paths.config}:\n{e}",
             metadata={"errors": dg.MetadataValue.json(e.errors)},
+            allow_retries=False,
         ) from None
     memory_limit = config.settings.get("duckdb_memory_limit")
     with open_warehouse(paths.warehouse_path, memory_limit) as conn:

@@ -1,9 +1,17 @@
 """The nightly job and its 02:00 schedule.
 
 * ``nightly``: every asset (and its checks), in process: one writer on the working database.
+  Its runs carry :data:`NIGHTLY_RUN_TAGS`: the writer tag the run queue limits to one run at a
+  time (``dagster_project.dev``), and a run-level retry policy: a run whose process died
+  (killed, out of memory, machine restarted) is re-executed from the failure once, by the
+  daemon. A failed step is *not* re-run at that level (``retry_on_asset_or_op_failure``
+  false): transient step failures are already retried with backoff by the assets themselves
+  (``dagster_project.retries``), and the others (bad configuration, a blocking guard) would
+  fail again. Run retries need the daemon and ``run_retries.enabled`` in the instance's
+  ``dagster.yaml`` (``quotaboard dev`` writes it); ``quotaboard run`` does not retry runs.
 * ``nightly_schedule``: 02:00 every day in the company time zone (``timezone`` of the config
   folder's ``settings.yml``, read when the definitions load: ``QUOTABOARD_CONFIG`` or the
-  sample). Each run reports on the previous day in that zone: the run is tagged
+  sample), on by default. Each run reports on the previous day in that zone: the run is tagged
   ``quotaboard/as_of=<that date>``, which the dbt asset passes to dbt as ``as_of``.
 """
 
@@ -18,12 +26,20 @@ from .transform.assets import AS_OF_TAG
 
 NIGHTLY_CRON = "0 2 * * *"
 SCHEDULE_TIMEZONE = company_timezone(paths_from_env().config)
+WRITER_TAG = "quotaboard/writer"
+WRITER_TAG_VALUE = "warehouse"
+NIGHTLY_RUN_TAGS: dict[str, str] = {
+    WRITER_TAG: WRITER_TAG_VALUE,
+    "dagster/max_retries": "1",
+    "dagster/retry_on_asset_or_op_failure": "false",
+}
 
 nightly = dg.define_asset_job(
     name="nightly",
     selection=dg.AssetSelection.all(),
     description="Extract, audit, transform, test, publish: everything, in one process.",
     executor_def=dg.in_process_executor,
+    tags=NIGHTLY_RUN_TAGS,
 )
 
 
@@ -35,6 +51,7 @@ def build_nightly_schedule(timezone: str) -> dg.ScheduleDefinition:
         job=nightly,
         cron_schedule=NIGHTLY_CRON,
         execution_timezone=timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description=f"02:00 {timezone}; as_of = the previous day there.",
     )
     def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

@@ -11,6 +11,7 @@ from dagster_project.ingest.manifest import LoadStats
 from dagster_project.ingest.schema import CRM_OBJECTS, RAW_SCHEMA, REJECTED_ROWS_TABLE
 from dagster_project.ingest.warehouse import open_warehouse
 from dagster_project.resources import QuotaboardPaths
+from dagster_project.retries import LOADER_RETRY_POLICY, is_transient
 
 CRM_KEYS: dict[str, dg.AssetKey] = {
     obj: dg.AssetKey(["raw", table]) for obj, (table, _, _) in CRM_OBJECTS.items()
@@ -37,6 +38,7 @@ REJECTED_ROWS_KEY = dg.AssetKey(["raw", REJECTED_ROWS_TABLE])
             description="raw.rejected_rows: landing lines that could not be read as rows.",
         ),
     ],
+    retry_policy=LOADER_RETRY_POLICY,
 )
 def crm_raw_tables(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     with open_warehouse(paths.warehouse_path) as conn:
@@ -46,6 +48,7 @@ def crm_raw_tables(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
             raise dg.Failure(
                 description=f"CRM landing data in {paths.landing} cannot be loaded:\n{e}",
                 metadata={"errors": dg.MetadataValue.json(e.errors)},
+                allow_retries=is_transient(e),
             ) from None
         totals = {
             obj: conn.execute(f'SELECT count(*) FROM {RAW_SCHEMA}."{table}"').fetchone()[0]

@@ -10,6 +10,7 @@ from dagster_project.ingest.messages import load_messages
 from dagster_project.ingest.schema import MESSAGES_TABLE, RAW_SCHEMA
 from dagster_project.ingest.warehouse import open_warehouse
 from dagster_project.resources import QuotaboardPaths
+from dagster_project.retries import LOADER_RETRY_POLICY, is_transient
 
 MESSAGES_KEY = dg.AssetKey(["raw", MESSAGES_TABLE])
 
@@ -19,6 +20,7 @@ MESSAGES_KEY = dg.AssetKey(["raw", MESSAGES_TABLE])
     group_name="raw",
     deps=[*CONFIG_KEYS.values(), PRODUCT_USAGE_ARCHIVE_KEY],
     description="raw.messages: Segment messages flattened, values as text, as landed.",
+    retry_policy=LOADER_RETRY_POLICY,
 )
 def raw_messages(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     with open_warehouse(paths.warehouse_path) as conn:
@@ -28,6 +30,7 @@ def raw_messages(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
             raise dg.Failure(
                 description=f"Product-usage landing data in {paths.landing} cannot be loaded:\n{e}",
                 metadata={"errors": dg.MetadataValue.json(e.errors)},
+                allow_retries=is_transient(e),
             ) from None
         total, invalid = conn.execute(
             f"SELECT count(*), count(*) FILTER (WHERE NOT _is_valid_json) "

@@ -10,6 +10,7 @@ what these assets write.
 import dagster as dg
 
 from dagster_project.resources import SAMPLE_LANDING, QuotaboardPaths
+from dagster_project.retries import LOADER_RETRY_POLICY, is_transient
 from dagster_project.sources.object_store import ObjectStoreError, sync_archive
 from dagster_project.sources.salesforce import SalesforceExtractError, extract_salesforce
 from dagster_project.sources.source_config import SourceConfigError, load_sources_config
@@ -22,7 +23,9 @@ def _config(paths: QuotaboardPaths):
     try:
         return load_sources_config(paths.config)
     except SourceConfigError as e:
-        raise dg.Failure(description=f"Source configuration is invalid: {e}") from None
+        raise dg.Failure(
+            description=f"Source configuration is invalid: {e}", allow_retries=False
+        ) from None
 
 
 def _check_landing(paths: QuotaboardPaths, source: str) -> None:
@@ -30,7 +33,8 @@ def _check_landing(paths: QuotaboardPaths, source: str) -> None:
     if paths.landing == SAMPLE_LANDING.resolve():
         raise dg.Failure(
             description=f"{source} is configured but the landing folder is the bundled sample "
-            f"({paths.landing}): set QUOTABOARD_LANDING (or --landing) to a folder of your own"
+            f"({paths.landing}): set QUOTABOARD_LANDING (or --landing) to a folder of your own",
+            allow_retries=False,
         )
 
 
@@ -39,6 +43,7 @@ def _check_landing(paths: QuotaboardPaths, source: str) -> None:
     group_name="extract",
     description="Salesforce objects extracted (queryAll, incremental on SystemModstamp) into "
     "<landing>/crm/<Object>/sf-<timestamp>.csv; does nothing unless Salesforce is configured.",
+    retry_policy=LOADER_RETRY_POLICY,
 )
 def salesforce_crm(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     cfg = _config(paths).salesforce
@@ -51,6 +56,7 @@ def salesforce_crm(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
         raise dg.Failure(
             description=f"Salesforce extract failed:\n{e}",
             metadata={"errors": dg.MetadataValue.json(e.errors)},
+            allow_retries=is_transient(e),
         ) from None
     for note in result.notes:
         context.log.info(note)
@@ -71,6 +77,7 @@ def salesforce_crm(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     description="Product-usage event files mirrored from the object-storage archive "
     "(product_usage.url = s3://bucket/prefix/) into <landing>/product_usage/s3/, by key and "
     "ETag; does nothing when events are dropped in the landing folder (the default).",
+    retry_policy=LOADER_RETRY_POLICY,
 )
 def product_usage_archive(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     cfg = _config(paths).product_usage
@@ -80,7 +87,10 @@ def product_usage_archive(context: dg.AssetExecutionContext, paths: QuotaboardPa
     try:
         result = sync_archive(cfg, paths.landing, paths.home)
     except ObjectStoreError as e:
-        raise dg.Failure(description=f"Product-usage archive cannot be read: {e}") from None
+        raise dg.Failure(
+            description=f"Product-usage archive cannot be read: {e}",
+            allow_retries=is_transient(e),
+        ) from None
     for note in result.notes:
         context.log.info(note)
     meta = result.as_metadata()
