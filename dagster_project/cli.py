@@ -1,8 +1,11 @@
 """``quotaboard``: run the nightly job in process, generate a fictional company, start the UI.
 
     quotaboard run [--landing DIR] [--config DIR] [--home DIR] [--as-of DATE] [--wait SECONDS]
+                   [--full-refresh]
     quotaboard generate --out DIR [--scale N] [--seed S]
+    quotaboard metrics --metrics M[,M] [--group-by D[,D]] [--where F] [--home DIR]
     quotaboard dev [--host 127.0.0.1] [--port 3000] [--home DIR] [--landing DIR] [--config DIR]
+                   [--max-concurrent-runs N] [--instance-only]
 
 ``run`` exits 0 when the marts were published, 1 when the run failed (nothing published: the
 previous published files are untouched), 2 on a usage error or when another run holds the
@@ -146,6 +149,31 @@ def _failure_messages(result) -> list[str]:
     return messages
 
 
+def _failed_guards(result) -> tuple[list[str], list[str]]:
+    """(blocking, warning) lines for the checks of the run that failed: the guard's asset and
+    name and its description (a GX guard's names each failed expectation and where its first
+    failing rows are; a dbt test's gives its failing row count)."""
+    import dagster as dg
+
+    blocking: list[str] = []
+    warning: list[str] = []
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        data = event.event_specific_data
+        if getattr(data, "passed", True):
+            continue
+        label = f"{data.asset_key.to_user_string()} {data.check_name}"
+        text = _ANSI.sub("", (data.description or "").strip())
+        meta = data.metadata or {}
+        failed_rows = meta.get("dagster_dbt/failed_row_count")
+        if failed_rows is not None:
+            text = (text + f" ({failed_rows.value} failing rows)").strip()
+        target = blocking if data.severity == dg.AssetCheckSeverity.ERROR else warning
+        target.append(f"{label}: {text or 'failed'}")
+    return blocking, warning
+
+
 def _published(result, key) -> bool:
     return any(
         e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == key
@@ -257,19 +285,65 @@ def cmd_run(args: argparse.Namespace) -> int:
     lock_path = home / "run.lock"
     try:
         with run_lock(lock_path, timeout=wait, owner="quotaboard run"):
-            return _run_locked(landing, config, home, as_of)
+            return _run_locked(landing, config, home, as_of, full_refresh=args.full_refresh)
     except RunLockBusy as busy:
         _err(f"error: {busy}. Wait for it to finish (or pass --wait SECONDS).")
         return EXIT_USAGE
 
 
-def _run_locked(landing: Path, config: Path, home: Path, as_of: str) -> int:
+def _forget_loaded_files(warehouse_path: Path) -> int:
+    """``--full-refresh``: empty the loaders' manifest, so every landing file is read again
+    (each in place of its old rows). Returns the number of files forgotten."""
+    import duckdb
+
+    from dagster_project.ingest.manifest import MANIFEST
+
+    if not warehouse_path.exists():
+        return 0
+    conn = duckdb.connect(str(warehouse_path))
+    try:
+        try:
+            (n,) = conn.execute(f"select count(*) from {MANIFEST}").fetchone()
+        except duckdb.CatalogException:
+            return 0
+        conn.execute(f"delete from {MANIFEST}")
+        return int(n)
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def _dbt_full_refresh(enabled: bool):
+    """dbt reads ``DBT_FULL_REFRESH`` as ``--full-refresh`` (incremental models rebuilt)."""
+    if not enabled:
+        yield
+        return
+    old = os.environ.get("DBT_FULL_REFRESH")
+    os.environ["DBT_FULL_REFRESH"] = "true"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("DBT_FULL_REFRESH", None)
+        else:
+            os.environ["DBT_FULL_REFRESH"] = old
+
+
+def _run_locked(
+    landing: Path, config: Path, home: Path, as_of: str, full_refresh: bool = False
+) -> int:
     import dagster as dg
 
     from dagster_project.resources import QuotaboardPaths
 
     _out(f"quotaboard run: landing {landing}, config {config}, home {home}")
     _out(f"as of {as_of or 'today (company time zone)'}")
+    if full_refresh:
+        forgotten = _forget_loaded_files(home / "warehouse" / "quotaboard.duckdb")
+        _out(
+            f"full refresh: reloading every landing file ({forgotten} were loaded before), "
+            "dbt --full-refresh"
+        )
     t0 = time.monotonic()
     started_at = time.time()
     paths = QuotaboardPaths(
@@ -277,6 +351,7 @@ def _run_locked(landing: Path, config: Path, home: Path, as_of: str) -> int:
     )
     from dagster_project.definitions import build_defs
     from dagster_project.defs.publish import PUBLISHED_KEY
+    from dagster_project.defs.transform.assets import AS_OF_TAG
 
     defs = build_defs(paths)
     _out(f"  definitions loaded in {time.monotonic() - t0:.1f}s")
@@ -293,22 +368,36 @@ def _run_locked(landing: Path, config: Path, home: Path, as_of: str) -> int:
         dg.DagsterInstance.from_config(str(dagster_home)) as instance,
         open(log_path, "w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
+        _dbt_full_refresh(full_refresh),
     ):
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"quotaboard_progress": {}}},
-            tags={"quotaboard/source": "cli"},
+            # No run-level retry: a daemon on this home must not re-run a CLI run.
+            tags={
+                "quotaboard/source": "cli",
+                "dagster/max_retries": "0",
+                **({"quotaboard/full_refresh": "true"} if full_refresh else {}),
+                **({AS_OF_TAG: as_of} if as_of else {}),
+            },
         )
     elapsed = time.monotonic() - t0
     run_id = result.run_id
-    ok = result.success and _published(result, PUBLISHED_KEY)
+    # Exit 0 whenever the marts were published (overview.md: non-zero only when nothing was);
+    # a step that failed after the publish (the board, the docs site) is reported as a warning.
+    ok = _published(result, PUBLISHED_KEY)
+    blocking, warnings_ = _failed_guards(result)
     if not ok:
         _out("")
         _err(f"FAILED after {elapsed:.1f}s (run {run_id}): nothing was published.")
+        for guard in blocking:
+            _err(f"  blocking guard failed: {guard}")
         messages = _failure_messages(result) or ["the run failed (see the Dagster event log)"]
         for msg in messages:
             _err(f"  {msg}")
+        for guard in warnings_:
+            _err(f"  warning: {guard}")
         if any(m.startswith("dbt_models") for m in messages):
             _err(f"  dbt output: {log_path}")
         if (home / "published" / "quotaboard.duckdb").exists():
@@ -318,6 +407,11 @@ def _run_locked(landing: Path, config: Path, home: Path, as_of: str) -> int:
     _out(f"published in {elapsed:.1f}s (run {run_id})")
     for line in _summary(paths, run_id, started_at):
         _out(f"  {line}")
+    for guard in warnings_:
+        _out(f"  warning: {guard}")
+    if not result.success:
+        for msg in _failure_messages(result):
+            _out(f"  warning: after publishing, {msg}")
     return EXIT_OK
 
 
@@ -341,39 +435,72 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
+    """Become ``dagster dev`` (webserver + daemon) on ``<home>/dagster`` (see ``dev.py``)."""
+    from dagster_project.dev import dagster_dev_command, dev_environment, ensure_instance_yaml
     from dagster_project.resources import paths_from_env
 
     env_paths = paths_from_env()
     home = Path(args.home or env_paths.home_dir).resolve()
-    dagster_home = home / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env.update(
-        DAGSTER_HOME=str(dagster_home),
-        QUOTABOARD_HOME=str(home),
-        QUOTABOARD_LANDING=str(Path(args.landing or env_paths.landing_dir).resolve()),
-        QUOTABOARD_CONFIG=str(Path(args.config or env_paths.config_dir).resolve()),
-    )
-    # A scheduled run that meets `quotaboard run` waits for it (30 min) instead of failing.
-    env.setdefault("QUOTABOARD_LOCK_TIMEOUT", "1800")
-    dagster = Path(sys.executable).parent / "dagster"
-    cmd = [
-        str(dagster),
-        "dev",
-        "-m",
-        "dagster_project.definitions",
-        "-h",
-        args.host,
-        "-p",
-        str(args.port),
-    ]
-    _out(f"DAGSTER_HOME={dagster_home}; {' '.join(cmd)}")
+    landing = Path(args.landing or env_paths.landing_dir).resolve()
+    config = Path(args.config or env_paths.config_dir).resolve()
+    for label, folder in (("landing", landing), ("config", config)):
+        if not folder.is_dir():
+            _err(f"error: the {label} folder {folder} does not exist")
+            return EXIT_USAGE
+    if not 0 < args.port < 65536:
+        _err(f"error: --port {args.port} is not a TCP port (1-65535)")
+        return EXIT_USAGE
+    if args.max_concurrent_runs < 1:
+        _err("error: --max-concurrent-runs must be at least 1")
+        return EXIT_USAGE
+    yaml_path, written = ensure_instance_yaml(home / "dagster", args.max_concurrent_runs)
+    if args.instance_only:
+        _out(f"{yaml_path}" + (" (written)" if written else " (kept as it is)"))
+        return EXIT_OK
+    env = dev_environment(os.environ, home, landing, config)
+    cmd = dagster_dev_command(args.host, args.port)
+    _out(f"quotaboard dev: home {home}, landing {landing}, config {config}")
+    _out(f"  instance {yaml_path}" + (" (written)" if written else " (kept as it is)"))
+    _out(f"  UI on http://{args.host}:{args.port}  (stop with Ctrl-C)")
     if not Path(cmd[0]).exists():
         _err("error: the dagster command is not installed in this environment")
         return EXIT_FAILED
-    # Become `dagster dev` (signals reach it directly; no orphaned UI or daemon).
+    # Become `dagster dev` (signals reach it directly; it stops the UI and daemon with it).
     os.execve(cmd[0], cmd, env)
     return EXIT_OK  # not reached
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """MetricFlow on the published numbers: ``mf query`` (or ``mf list``) in ``<home>/semantic/``
+    against a private copy of ``published/quotaboard.duckdb`` (see ``metrics_query``)."""
+    from dagster_project.metrics_query import MetricsQueryError, query_args, run_mf
+    from dagster_project.resources import paths_from_env
+
+    home = Path(args.home or paths_from_env().home_dir).resolve()
+    if args.list:
+        mf_args = ["list", "metrics"]
+        if args.metrics:
+            mf_args = ["list", "dimensions", "--metrics", args.metrics]
+    elif not args.metrics:
+        _err("error: name the metrics to query (--metrics a,b), or --list them")
+        return EXIT_USAGE
+    else:
+        mf_args = query_args(
+            metrics=[m.strip() for m in args.metrics.split(",") if m.strip()],
+            group_by=[g.strip() for g in (args.group_by or "").split(",") if g.strip()],
+            where=args.where,
+            order=[o.strip() for o in (args.order or "").split(",") if o.strip()],
+            limit=args.limit,
+            csv=Path(args.csv) if args.csv else None,
+            explain=args.explain,
+        )
+        if args.decimals is not None:
+            mf_args += ["--decimals", str(args.decimals)]
+    try:
+        return run_mf(home, mf_args).returncode
+    except MetricsQueryError as exc:
+        _err(f"error: {exc}")
+        return EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -387,6 +514,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="config folder (default: the sample under seeds/)")
     run.add_argument("--home", help="outputs and internal state (default: data/)")
     run.add_argument("--as-of", dest="as_of", help="the run's date, YYYY-MM-DD (default today)")
+    run.add_argument(
+        "--full-refresh",
+        dest="full_refresh",
+        action="store_true",
+        help="rebuild from raw: read every landing file again and run dbt with --full-refresh",
+    )
     run.add_argument(
         "--wait",
         type=float,
@@ -402,12 +535,57 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(func=cmd_generate)
 
     dev = sub.add_parser("dev", help="the Dagster UI and daemon on the same home")
-    dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the UI listens on (default 127.0.0.1: this machine only)",
+    )
+    dev.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")
+    dev.add_argument(
+        "--max-concurrent-runs",
+        dest="max_concurrent_runs",
+        type=int,
+        default=1,
+        help="runs the queue starts at once (default 1; writing runs are always one at a time)",
+    )
+    dev.add_argument(
+        "--instance-only",
+        dest="instance_only",
+        action="store_true",
+        help="only write <home>/dagster/dagster.yaml, then exit (for services)",
+    )
     dev.add_argument("--home")
     dev.add_argument("--landing")
     dev.add_argument("--config")
     dev.set_defaults(func=cmd_dev)
+    metrics = sub.add_parser(
+        "metrics",
+        help="query the semantic layer (MetricFlow) over the published marts",
+        description="MetricFlow over the home's published numbers, e.g. --metrics "
+        "bookings_actual,bookings_attainment --group-by fiscal_period,plan_row__assignee_name",
+    )
+    metrics.add_argument("--metrics", help="comma-separated metric names")
+    metrics.add_argument(
+        "--group-by", dest="group_by", help="comma-separated dimensions, e.g. team__function"
+    )
+    metrics.add_argument(
+        "--where",
+        action="append",
+        help="filter, e.g. \"{{ Dimension('fiscal_period__period_type') }} = 'quarter'\" "
+        "(repeatable)",
+    )
+    metrics.add_argument("--order", help="comma-separated; a leading - sorts descending")
+    metrics.add_argument("--limit", type=int)
+    metrics.add_argument("--decimals", type=int, help="digits after the decimal point")
+    metrics.add_argument("--csv", help="write the result to this CSV file")
+    metrics.add_argument("--explain", action="store_true", help="show the SQL, do not run it")
+    metrics.add_argument(
+        "--list",
+        action="store_true",
+        help="list the metrics (with --metrics: the dimensions they can be grouped by)",
+    )
+    metrics.add_argument("--home", help="the home whose published file to query (default: data/)")
+    metrics.set_defaults(func=cmd_metrics)
     return parser
 
 

@@ -56,6 +56,9 @@ def test_expected_asset_keys_and_groups(graph):
     assert assets["intermediate/int_run_context"] == "intermediate"
     assert assets["staging/stg_config__settings"] == "staging"
     assert assets["published/warehouse"] == "published"
+    assert assets["published/docs"] == "published"
+    assert assets["semantic/metricflow_time_spine"] == "semantic"
+    assert assets["published/board"] == "published"
     groups = set(assets.values())
     assert {"config", "raw", "staging", "intermediate", "marts", "published"} <= groups
 
@@ -136,3 +139,21 @@ def test_dagster_definitions_validate():
         cwd=REPO_ROOT,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_operations_definitions_and_their_default_switches():
+    schedules = {s.name: s.default_status for s in defs.schedules}
+    sensors = {s.name: s.default_status for s in defs.sensors}
+    assert schedules == {
+        "nightly_schedule": dg.DefaultScheduleStatus.RUNNING,
+        "freshness_schedule": dg.DefaultScheduleStatus.RUNNING,
+    }
+    assert sensors["quotaboard_failure_alert"] == dg.DefaultSensorStatus.RUNNING
+    from dagster_project.defs.sensors import sensor_switched_on
+
+    switched_on = sensors["landing_sensor"] == dg.DefaultSensorStatus.RUNNING
+    assert switched_on is sensor_switched_on()  # off unless QUOTABOARD_LANDING_SENSOR=on
+    freshness = defs.resolve_job_def("freshness_checks")
+    assert freshness.asset_layer.asset_graph.asset_check_keys == {
+        dg.AssetCheckKey(PUBLISHED_KEY, "freshness")
+    }

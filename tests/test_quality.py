@@ -230,17 +230,20 @@ def test_only_the_new_batch_is_validated(runner, tmp_path):
 
 
 # -- marts -------------------------------------------------------------------------------------
-def make_scorecards(wh: Path, status: str) -> None:
+def make_scorecards(wh: Path, status: str, clawback: bool = False) -> None:
+    """Two scorecards; with ``clawback`` the person's weighted attainment is negative (a
+    clawback adjustment larger than the credits), which must still be publishable."""
+    person_score = -0.25 if clawback else 0.8
     conn = duckdb.connect(str(wh))
     try:
         conn.execute("create schema if not exists marts")
         conn.execute(
             "create or replace table marts.fct_scorecards as select * from (values "
-            "('person', 'P1', 'P1 Name', 'FY2026-Q1', 0.8, 'on_track', 2), "
-            "('team', 'T1', 'Team', 'FY2026-Q1', 1.2, ?, 1)) "
+            "('person', 'P1', 'P1 Name', 'FY2026-Q1', ?, 'behind', 2, 0.5, ? / 0.5), "
+            "('team', 'T1', 'Team', 'FY2026-Q1', 1.2, ?, 1, 0.5, 2.4)) "
             "t(assignee_type, assignee_id, assignee_name, fiscal_period, weighted_attainment, "
-            "status, component_count)",
-            [status],
+            "status, component_count, elapsed, pace)",
+            [person_score, person_score, status],
         )
     finally:
         conn.close()
@@ -257,12 +260,32 @@ def test_mart_suite(runner, tmp_path):
     assert guard.sample[0]["assignee_id"] == "T1"
 
 
+def test_negative_attainment_from_a_clawback_is_not_blocked(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    make_scorecards(wh, "on_track", clawback=True)
+    guard = validate_mart(runner, wh, "fct_scorecards")
+    assert guard.passed, guard.summary()
+
+
+def test_elapsed_outside_0_1_blocks(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    make_scorecards(wh, "on_track")
+    conn = duckdb.connect(str(wh))
+    try:
+        conn.execute("update marts.fct_scorecards set elapsed = 1.5 where assignee_id = 'P1'")
+    finally:
+        conn.close()
+    guard = validate_mart(runner, wh, "fct_scorecards")
+    assert guard.severity == "ERROR"
+    assert failed_columns(guard) == {"elapsed": "critical"}
+
+
 # -- Dagster -----------------------------------------------------------------------------------
 def test_blocking_check_through_dagster(tmp_path):
     from dagster_project.defs.quality.checks import build_quality_checks, quality_checks
     from dagster_project.resources import QuotaboardPaths
 
-    assert len(quality_checks) == 16
+    assert len(quality_checks) == 19  # 11 landing tables (with messages), 8 marts
     assert all(c.check_specs and next(iter(c.check_specs)).blocking for c in quality_checks)
 
     home = tmp_path / "home"

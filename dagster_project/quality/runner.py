@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -54,6 +55,20 @@ _KEYS = (
 
 def docs_dir_for(home: Path) -> Path:
     return Path(home) / "published" / "quality"
+
+
+# GX probes for PySpark (installed for the Spark target); PySpark then warns about pandas 3 on
+# every run although the guards validate pandas DataFrames only.
+warnings.filterwarnings(
+    "ignore", message="PySpark does not yet fully support", category=FutureWarning
+)
+
+
+def import_gx():
+    """``great_expectations``, imported lazily: the import takes seconds."""
+    import great_expectations as gx
+
+    return gx
 
 
 @dataclass
@@ -160,7 +175,7 @@ class QualityRunner:
     @property
     def context(self):
         if self._context is None:
-            import great_expectations as gx
+            gx = import_gx()
             from great_expectations.data_context.types.base import (
                 DataContextConfig,
                 InMemoryStoreBackendDefaults,
@@ -191,7 +206,7 @@ class QualityRunner:
 
     def _definition(self, suite_name: str):
         if suite_name not in self._definitions:
-            import great_expectations as gx
+            gx = import_gx()
             from great_expectations.core import ExpectationSuite
             from great_expectations.data_context.types.resource_identifiers import (
                 ExpectationSuiteIdentifier,

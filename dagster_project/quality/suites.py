@@ -142,6 +142,8 @@ EXCEPTION_REASONS = [
     "invalid_value",
 ]
 ASSIGNEE_TYPES = ["person", "team"]
+TEAM_FUNCTIONS = ["sales", "sales_management", "product", "rnd", "leadership"]
+CREDIT_SOURCE_TYPES = ["opportunity", "account", "message", "adjustment"]
 
 FRESHNESS_SUITE = "freshness"
 MART_MODELS = (
@@ -150,6 +152,9 @@ MART_MODELS = (
     "fct_quota_credits",
     "fct_quota_exceptions",
     "mart_team_board",
+    "dim_people",
+    "dim_teams",
+    "fct_attainment_history",
 )
 
 
@@ -402,48 +407,100 @@ def _not_null(col: str, protects: str) -> dict:
     )
 
 
+def _between(col: str, lo: float | None, hi: float | None, protects: str) -> dict:
+    kwargs: dict = {"column": col}
+    if lo is not None:
+        kwargs["min_value"] = lo
+    if hi is not None:
+        kwargs["max_value"] = hi
+    return _exp(
+        "expect_column_values_to_be_between",
+        ERROR,
+        f"{col} is between {lo} and {hi}",
+        protects,
+        **kwargs,
+    )
+
+
+def _a_at_least_b(a: str, b: str, why: str, protects: str) -> dict:
+    return _exp(
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        ERROR,
+        why,
+        protects,
+        column_A=a,
+        column_B=b,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+    )
+
+
 def mart_suites() -> list[dict]:
+    """One suite per published mart. Attainment, pace and weighted attainment are not bounded
+    below: a clawback adjustment (a negative amount, input-contract §3) can take an actual,
+    and so its attainment, below zero, and that number must be published, not blocked."""
     att = "marts.fct_quota_attainment"
     sc = "marts.fct_scorecards"
     cr = "marts.fct_quota_credits"
     ex = "marts.fct_quota_exceptions"
     tb = "marts.mart_team_board"
+    pe = "marts.dim_people"
+    te = "marts.dim_teams"
+    hi = "marts.fct_attainment_history"
     suites = {
         "fct_quota_attainment": [
             _unique(["assignee_type", "assignee_id", "fiscal_period", "metric"], att),
             _not_null("assignee_id", att),
+            _not_null("assignee_name", f"{att}.assignee_name"),
             _in_set("assignee_type", ASSIGNEE_TYPES, f"{att}.assignee_type"),
-            _at_least("attainment", 0, f"{att}.attainment"),
-            _at_least("capped_attainment", 0, f"{att}.capped_attainment"),
+            _at_least("plan_target", 0, f"{att}.plan_target, {att}.target", strict=True),
             _exp(
-                "expect_column_pair_values_a_to_be_greater_than_b",
+                "expect_column_values_to_be_between",
                 ERROR,
-                "capped_attainment <= cap when a cap is set (metrics.md §4)",
-                f"{att}.capped_attainment, {sc}.weighted_attainment",
-                column_A="cap",
-                column_B="capped_attainment",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
+                "proration_factor is in (0, 1] (days in seat / period days; 1 when not prorated)",
+                f"{att}.proration_factor, {att}.target",
+                column="proration_factor",
+                min_value=0,
+                max_value=1,
+                strict_min=True,
             ),
-            _exp(
-                "expect_column_pair_values_a_to_be_greater_than_b",
-                ERROR,
+            _not_null("attainment", f"{att}.attainment"),
+            _not_null("capped_attainment", f"{att}.capped_attainment"),
+            _a_at_least_b(
+                "cap",
+                "capped_attainment",
+                "capped_attainment <= cap when a cap is set (metrics.md §4)",
+                f"{att}.capped_attainment, {att}.cap, {sc}.weighted_attainment",
+            ),
+            _at_least("cap", 0, f"{att}.cap", strict=True),
+            _a_at_least_b(
+                "attainment",
+                "capped_attainment",
                 "capped_attainment <= attainment (min(attainment, cap))",
                 f"{att}.capped_attainment",
-                column_A="attainment",
-                column_B="capped_attainment",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
             ),
             _at_least("weight", 0, f"{att}.weight, {sc}.weighted_attainment", strict=True),
             _at_least("target", 0, f"{att}.target, {att}.attainment", strict=True),
+            _between("elapsed", 0, 1, f"{att}.elapsed, {att}.pace, {att}.projected_actual"),
+            _not_null("elapsed", f"{att}.elapsed"),
             _in_set("status", STATUSES, f"{att}.status"),
+            _at_least("days_in_seat", 0, f"{att}.days_in_seat, {att}.proration_factor"),
+            _not_null("period_start", f"{att}.period_start"),
+            _a_at_least_b(
+                "period_end",
+                "period_start",
+                "period_end >= period_start",
+                f"{att}.period_start, {att}.period_end, {att}.elapsed",
+            ),
         ],
         "fct_scorecards": [
             _unique(["assignee_type", "assignee_id", "fiscal_period"], sc),
-            _at_least("weighted_attainment", 0, f"{sc}.weighted_attainment"),
+            _not_null("assignee_name", f"{sc}.assignee_name"),
+            _not_null("weighted_attainment", f"{sc}.weighted_attainment"),
             _in_set("status", STATUSES, f"{sc}.status"),
             _at_least("component_count", 1, f"{sc}.component_count"),
+            _between("elapsed", 0, 1, f"{sc}.elapsed, {sc}.pace"),
+            _not_null("elapsed", f"{sc}.elapsed"),
         ],
         "fct_quota_credits": [
             _unique(["credit_id"], cr),
@@ -451,6 +508,8 @@ def mart_suites() -> list[dict]:
             _not_null("assignee_id", cr),
             _in_set("assignee_type", ASSIGNEE_TYPES, f"{cr}.assignee_type"),
             _in_set("rule", CREDIT_RULES, f"{cr}.rule"),
+            _in_set("source_type", CREDIT_SOURCE_TYPES, f"{cr}.source_type"),
+            _not_null("source_id", f"{cr}.source_id"),
         ],
         "fct_quota_exceptions": [
             _in_set("reason", EXCEPTION_REASONS, f"{ex}.reason"),
@@ -458,17 +517,41 @@ def mart_suites() -> list[dict]:
         ],
         "mart_team_board": [
             _unique(["team_id", "fiscal_period"], tb),
+            _not_null("team_name", f"{tb}.team_name"),
+            _in_set("function", TEAM_FUNCTIONS, f"{tb}.function"),
+            _not_null("reference_date", f"{tb}.reference_date"),
             _at_least("quota_carriers", 0, f"{tb}.quota_carriers"),
-            _exp(
-                "expect_column_pair_values_a_to_be_greater_than_b",
-                ERROR,
+            _a_at_least_b(
+                "quota_carriers",
+                "carriers_at_or_above",
                 "carriers_at_or_above <= quota_carriers",
                 f"{tb}.carriers_at_or_above",
-                column_A="quota_carriers",
-                column_B="carriers_at_or_above",
-                or_equal=True,
-                ignore_row_if="either_value_is_missing",
             ),
+        ],
+        "dim_people": [
+            _unique(["person_id"], pe),
+            _not_null("person_name", f"{pe}.person_name"),
+            _exp(
+                "expect_column_values_to_be_unique",
+                ERROR,
+                "a CRM user maps to at most one person (input-contract §2)",
+                f"{pe}.crm_user_id, {cr}.assignee_id",
+                column="crm_user_id",
+            ),
+        ],
+        "dim_teams": [
+            _unique(["team_id"], te),
+            _not_null("team_name", f"{te}.team_name"),
+            _in_set("function", TEAM_FUNCTIONS, f"{te}.function"),
+        ],
+        "fct_attainment_history": [
+            _unique(["run_id", "assignee_type", "assignee_id", "fiscal_period", "metric"], hi),
+            _not_null("run_id", f"{hi}.run_id"),
+            _not_null("as_of", f"{hi}.as_of"),
+            _not_null("published_at", f"{hi}.published_at"),
+            _at_least("target", 0, f"{hi}.target", strict=True),
+            _not_null("actual", f"{hi}.actual"),
+            _not_null("attainment", f"{hi}.attainment"),
         ],
     }
     return [

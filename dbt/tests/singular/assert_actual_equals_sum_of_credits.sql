@@ -1,6 +1,16 @@
 -- A failure means an attainment row whose actual is not the sum of its credit lines (same
 -- assignee and metric; fiscal_period = the plan period, or NULL with credit_date in the period up
 -- to as_of): a number in the marts could not be explained line by line (metrics.md §9).
+{{ config(meta={
+    'dagster': {'ref': {'name': 'fct_quota_attainment'}},
+    'protects': [
+    'fct_quota_attainment.actual',
+    'fct_quota_credits.amount',
+    'fct_quota_credits.credit_date',
+    'fct_quota_credits.assignee_type',
+    'fct_quota_credits.assignee_id',
+    'fct_quota_credits.metric',
+]}) }}
 with attainment as (
     select * from {{ ref('fct_quota_attainment') }}
 ),

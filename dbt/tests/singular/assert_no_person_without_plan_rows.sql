@@ -1,6 +1,12 @@
 -- A failure means a person (or team) shown in fct_quota_attainment or fct_scorecards without a
 -- quota plan row for that period and metric: someone with no quota would be shown as 0 %
 -- (metrics.md §9).
+{{ config(meta={
+    'dagster': {'ref': {'name': 'fct_scorecards'}},
+    'protects': [
+    'fct_quota_attainment.assignee_id',
+    'fct_scorecards.assignee_id',
+]}) }}
 with plans as (
     select * from {{ ref('stg_config__quota_plans') }}
 ),

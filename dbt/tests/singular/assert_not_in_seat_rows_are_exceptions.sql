@@ -1,5 +1,12 @@
 -- A failure means a person plan row with no day in seat that either has an attainment row or
 -- is missing from fct_quota_exceptions as not_in_seat (metrics.md §3).
+{{ config(meta={
+    'dagster': {'ref': {'name': 'fct_quota_exceptions'}},
+    'protects': [
+    'fct_quota_exceptions.source_type',
+    'fct_quota_exceptions.source_id',
+    'fct_quota_exceptions.reason',
+]}) }}
 with plan_targets as (
     select * from {{ ref('int_plan_targets') }}
     where is_not_in_seat

@@ -2,6 +2,14 @@
 -- owner_fallback bookings credits plus what is held under unmapped_crm_user do not add up to its
 -- amount (exactly for owner rules; amount * revenue split total / 100 within 0.01 % for splits),
 -- i.e. bookings were lost or double counted (metrics.md §9).
+{{ config(meta={
+    'dagster': {'ref': {'name': 'fct_quota_credits'}},
+    'protects': [
+    'fct_quota_credits.amount',
+    'fct_quota_credits.source_type',
+    'fct_quota_credits.source_id',
+    'fct_quota_credits.rule',
+]}) }}
 with amounts as (
     select * from {{ ref('int_opportunity_amounts') }}
     where amount is not null

@@ -1,6 +1,14 @@
 -- A failure means an attainment row whose elapsed, pace or status does not follow the
 -- period-vs-as_of table of metrics.md §5 (ended: achieved/missed by attainment; contains as_of:
 -- on_track/at_risk/behind by pace; not started: not_started with actual 0 and no pace).
+{{ config(meta={
+    'dagster': {'ref': {'name': 'fct_quota_attainment'}},
+    'protects': [
+    'fct_quota_attainment.status',
+    'fct_quota_attainment.elapsed',
+    'fct_quota_attainment.pace',
+    'fct_quota_attainment.attainment',
+]}) }}
 with attainment as (
     select * from {{ ref('fct_quota_attainment') }}
 ),

@@ -1,6 +1,14 @@
 -- A failure means a scorecard whose weighted_attainment is not
 -- sum(weight * capped_attainment) / sum(weight) over its attainment rows, or whose
 -- component_count is not the number of those rows (metrics.md §4, §9).
+{{ config(meta={
+    'dagster': {'ref': {'name': 'fct_scorecards'}},
+    'protects': [
+    'fct_scorecards.weighted_attainment',
+    'fct_scorecards.component_count',
+    'fct_quota_attainment.weight',
+    'fct_quota_attainment.capped_attainment',
+]}) }}
 with scorecards as (
     select * from {{ ref('fct_scorecards') }}
 ),
