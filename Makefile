@@ -34,8 +34,14 @@ format: $(STAMP)
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
+spark-build: $(STAMP)  ## the marts built on local Apache Spark by the same dbt project (docs/spark.md)
+	$(UV) run --frozen python -m dagster_project.spark_build $(ARGS)
+
 dev: $(STAMP)  ## Dagster UI and daemon on the same home
 	$(UV) run --frozen quotaboard dev $(ARGS)
+
+bench: $(STAMP)  ## benchmark: plain-pass floor, full rebuild, no-op, one-day (benchmarks/README.md)
+	$(UV) run --frozen python benchmarks/bench.py $(ARGS)
 
 clean:
 	rm -rf data dbt/target dbt/logs
