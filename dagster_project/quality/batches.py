@@ -74,11 +74,24 @@ def parses_sql(col: str, kind: str) -> str:
     return f"case when {_text(col)} is null then null else ({parse_sql(col, kind)}) is not null end"
 
 
+def _apply_memory_limit(conn: duckdb.DuckDBPyConnection) -> None:
+    """``settings.duckdb_memory_limit`` (as loaded into ``config.settings``), like every other
+    DuckDB session of a run; nothing when unset or when the settings table is absent."""
+    try:
+        row = conn.execute("select duckdb_memory_limit from config.settings limit 1").fetchone()
+    except duckdb.Error:
+        return
+    limit = (row[0] if row else None) or ""
+    if str(limit).strip():
+        conn.execute("SET memory_limit = ?", [str(limit).strip()])
+
+
 @contextlib.contextmanager
 def read_only(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     conn = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         conn.execute("SET TimeZone = 'UTC'")
+        _apply_memory_limit(conn)
         yield conn
     finally:
         conn.close()
