@@ -34,7 +34,7 @@
 {#- Dates: YYYY-MM-DD, or a datetime whose literal YYYY-MM-DD prefix is taken (no tz conversion). -#}
 {% macro crm_parse_date(col) -%}
     case
-        when regexp_full_match(trim({{ col }}), '[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?')
+        when {{ regex_full_match('trim(' ~ col ~ ')', '[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?') }}
             then try_cast(left(trim({{ col }}), 10) as date)
     end
 {%- endmacro %}
@@ -42,9 +42,9 @@
 {#- Datetimes: ISO 8601; no offset = UTC; an offset is converted to a UTC timestamp. -#}
 {% macro crm_parse_timestamp(col) -%}
     case
-        when not regexp_full_match(trim({{ col }}), '[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?') then null
-        when regexp_matches(trim({{ col }}), '[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$')
-            then try_cast(try_cast(trim({{ col }}) as timestamptz) at time zone 'UTC' as timestamp)
+        when not {{ regex_full_match('trim(' ~ col ~ ')', '[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?') }} then null
+        when {{ regex_contains('trim(' ~ col ~ ')', '[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?\\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$') }}
+            then {{ iso_offset_text_to_utc('trim(' ~ col ~ ')') }}
         else try_cast(trim({{ col }}) as timestamp)
     end
 {%- endmacro %}
@@ -52,7 +52,7 @@
 {#- Numbers: '.' decimal separator, optional sign and exponent; no NaN, Infinity or '12,5'. -#}
 {% macro crm_parse_number(col) -%}
     case
-        when regexp_full_match(trim({{ col }}), '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?')
+        when {{ regex_full_match('trim(' ~ col ~ ')', '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?') }}
             then try_cast(trim({{ col }}) as double)
     end
 {%- endmacro %}
@@ -133,5 +133,5 @@ where recency_rank = 1
 
 {#- Date of a UTC timestamp in the company time zone. -#}
 {% macro to_company_date(ts, tz) -%}
-    cast(timezone({{ tz }}, timezone('UTC', {{ ts }})) as date)
+    {{ utc_to_local_date(ts, tz) }}
 {%- endmacro %}

@@ -70,7 +70,7 @@ fiscal_years_of_dates as (
 fiscal_years_of_plans as (
     select cast(regexp_extract(fiscal_period, '^FY([0-9]{4})', 1) as integer) as fiscal_year
     from plans
-    where regexp_matches(fiscal_period, '^FY[0-9]{4}')
+    where {{ regex_contains('fiscal_period', '^FY[0-9]{4}') }}
 ),
 
 all_years as (
@@ -87,16 +87,16 @@ year_range as (
 ),
 
 fiscal_year_numbers as (
-    select unnest(generate_series(first_year, last_year)) as fiscal_year
+    select {{ integer_series('first_year', 'last_year') }} as fiscal_year
     from year_range
 ),
 
 quarter_numbers as (
-    select unnest(generate_series(1, 4)) as quarter_number
+    select {{ integer_series(1, 4) }} as quarter_number
 ),
 
 month_numbers as (
-    select unnest(generate_series(1, 12)) as month_number
+    select {{ integer_series(1, 12) }} as month_number
 ),
 
 fiscal_years as (
@@ -134,7 +134,7 @@ quarters as (
 
 months as (
     select
-        'FY' || fiscal_year || '-M' || lpad(cast(month_number as varchar), 2, '0') as fiscal_period,
+        'FY' || fiscal_year || '-M' || lpad(cast(month_number as {{ dbt.type_string() }}), 2, '0') as fiscal_period,
         'month' as period_type,
         fiscal_year,
         cast({{ dbt.dateadd('month', 'month_number - 1', 'year_start') }} as date) as period_start,

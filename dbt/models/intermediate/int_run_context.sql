@@ -8,7 +8,7 @@ select
     {% if var('as_of') -%}
     cast('{{ var("as_of") }}' as date) as as_of,
     {%- else -%}
-    cast(timezone(settings.timezone, current_timestamp) as date) as as_of,
+    {{ local_today('settings.timezone') }} as as_of,
     {%- endif %}
     settings.*
 from settings

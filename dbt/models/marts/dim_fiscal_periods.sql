@@ -5,8 +5,8 @@ with periods as (
 )
 
 select
-    cast(fiscal_period as varchar) as fiscal_period,
-    cast(period_type as varchar) as period_type,
+    cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
+    cast(period_type as {{ dbt.type_string() }}) as period_type,
     cast(fiscal_year as integer) as fiscal_year,
     cast(period_start as date) as period_start,
     cast(period_end as date) as period_end,

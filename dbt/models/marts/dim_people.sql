@@ -36,11 +36,11 @@ crm_users as (
 )
 
 select
-    cast(ranked.person_id as varchar) as person_id,
-    cast(ranked.person_name as varchar) as person_name,
-    cast(coalesce(ranked.crm_user_id, crm_users.crm_user_id) as varchar) as crm_user_id,
-    cast(case when ranked.is_current then ranked.team_id end as varchar) as current_team_id,
-    cast(case when ranked.is_current then ranked.role end as varchar) as current_role
+    cast(ranked.person_id as {{ dbt.type_string() }}) as person_id,
+    cast(ranked.person_name as {{ dbt.type_string() }}) as person_name,
+    cast(coalesce(ranked.crm_user_id, crm_users.crm_user_id) as {{ dbt.type_string() }}) as crm_user_id,
+    cast(case when ranked.is_current then ranked.team_id end as {{ dbt.type_string() }}) as current_team_id,
+    cast(case when ranked.is_current then ranked.role end as {{ dbt.type_string() }}) as current_role
 from ranked
 left join crm_users
     on crm_users.person_id = ranked.person_id

@@ -4,9 +4,9 @@ with teams as (
 )
 
 select
-    cast(team_id as varchar) as team_id,
-    cast(team_name as varchar) as team_name,
-    cast(function as varchar) as function,
-    cast(parent_team_id as varchar) as parent_team_id,
-    cast(mission as varchar) as mission
+    cast(team_id as {{ dbt.type_string() }}) as team_id,
+    cast(team_name as {{ dbt.type_string() }}) as team_name,
+    cast(function as {{ dbt.type_string() }}) as function,
+    cast(parent_team_id as {{ dbt.type_string() }}) as parent_team_id,
+    cast(mission as {{ dbt.type_string() }}) as mission
 from teams

@@ -5,13 +5,13 @@ with history as (
 )
 
 select
-    cast(run_id as varchar) as run_id,
+    cast(run_id as {{ dbt.type_string() }}) as run_id,
     cast(as_of as date) as as_of,
     cast(published_at as timestamp) as published_at,
-    cast(assignee_type as varchar) as assignee_type,
-    cast(assignee_id as varchar) as assignee_id,
-    cast(fiscal_period as varchar) as fiscal_period,
-    cast(metric as varchar) as metric,
+    cast(assignee_type as {{ dbt.type_string() }}) as assignee_type,
+    cast(assignee_id as {{ dbt.type_string() }}) as assignee_id,
+    cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
+    cast(metric as {{ dbt.type_string() }}) as metric,
     cast(target as double) as target,
     cast(actual as double) as actual,
     cast(attainment as double) as attainment

@@ -89,16 +89,16 @@ scored as (
 )
 
 select
-    cast(scored.assignee_type as varchar) as assignee_type,
-    cast(scored.assignee_id as varchar) as assignee_id,
-    cast(coalesce(people.person_name, teams.team_name) as varchar) as assignee_name,
-    cast(scored.fiscal_period as varchar) as fiscal_period,
-    cast(scored.metric as varchar) as metric,
+    cast(scored.assignee_type as {{ dbt.type_string() }}) as assignee_type,
+    cast(scored.assignee_id as {{ dbt.type_string() }}) as assignee_id,
+    cast(coalesce(people.person_name, teams.team_name) as {{ dbt.type_string() }}) as assignee_name,
+    cast(scored.fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
+    cast(scored.metric as {{ dbt.type_string() }}) as metric,
     cast(
         case
             when scored.metric in ('bookings', 'assisted_bookings', 'team_bookings', 'influenced_bookings') then 'currency'
             else 'count'
-        end as varchar
+        end as {{ dbt.type_string() }}
     ) as unit,
     cast(scored.plan_target as double) as plan_target,
     cast(scored.proration_factor as double) as proration_factor,
@@ -118,9 +118,9 @@ select
             when scored.pace >= 1 then 'on_track'
             when scored.pace >= scored.pace_at_risk then 'at_risk'
             else 'behind'
-        end as varchar
+        end as {{ dbt.type_string() }}
     ) as status,
-    cast(scored.narrative as varchar) as narrative,
+    cast(scored.narrative as {{ dbt.type_string() }}) as narrative,
     cast(scored.days_in_seat as integer) as days_in_seat,
     cast(scored.period_start as date) as period_start,
     cast(scored.period_end as date) as period_end

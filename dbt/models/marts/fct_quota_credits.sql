@@ -22,17 +22,17 @@ unioned as (
 
 select
     cast(md5(concat_ws('|',
-        assignee_type, assignee_id, metric, coalesce(cast(credit_date as varchar), ''),
+        assignee_type, assignee_id, metric, coalesce(cast(credit_date as {{ dbt.type_string() }}), ''),
         source_type, source_id, rule, coalesce(fiscal_period, ''), coalesce(detail, '')
-    )) as varchar) as credit_id,
-    cast(assignee_type as varchar) as assignee_type,
-    cast(assignee_id as varchar) as assignee_id,
-    cast(metric as varchar) as metric,
+    )) as {{ dbt.type_string() }}) as credit_id,
+    cast(assignee_type as {{ dbt.type_string() }}) as assignee_type,
+    cast(assignee_id as {{ dbt.type_string() }}) as assignee_id,
+    cast(metric as {{ dbt.type_string() }}) as metric,
     cast(credit_date as date) as credit_date,
     cast(amount as double) as amount,
-    cast(source_type as varchar) as source_type,
-    cast(source_id as varchar) as source_id,
-    cast(rule as varchar) as rule,
-    cast(fiscal_period as varchar) as fiscal_period,
-    cast(detail as varchar) as detail
+    cast(source_type as {{ dbt.type_string() }}) as source_type,
+    cast(source_id as {{ dbt.type_string() }}) as source_id,
+    cast(rule as {{ dbt.type_string() }}) as rule,
+    cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
+    cast(detail as {{ dbt.type_string() }}) as detail
 from unioned

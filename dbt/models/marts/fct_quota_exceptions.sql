@@ -14,9 +14,9 @@ unioned as (
 )
 
 select
-    cast(source_type as varchar) as source_type,
-    cast(source_id as varchar) as source_id,
-    cast(reason as varchar) as reason,
-    cast(detail as varchar) as detail,
+    cast(source_type as {{ dbt.type_string() }}) as source_type,
+    cast(source_id as {{ dbt.type_string() }}) as source_id,
+    cast(reason as {{ dbt.type_string() }}) as reason,
+    cast(detail as {{ dbt.type_string() }}) as detail,
     cast(row_count as bigint) as row_count
 from unioned

@@ -38,11 +38,16 @@ scored as (
 )
 
 select
-    cast(assignee_type as varchar) as assignee_type,
-    cast(assignee_id as varchar) as assignee_id,
-    cast(assignee_name as varchar) as assignee_name,
-    cast(fiscal_period as varchar) as fiscal_period,
+    cast(assignee_type as {{ dbt.type_string() }}) as assignee_type,
+    cast(assignee_id as {{ dbt.type_string() }}) as assignee_id,
+    cast(assignee_name as {{ dbt.type_string() }}) as assignee_name,
+    cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
+    {% if test_only_invariant_break('weighted_attainment') -%}
+    -- test-only: breaks sum(weight * capped_attainment) / sum(weight) on purpose
+    cast(weighted_attainment + 0.5 as double) as weighted_attainment,
+    {%- else -%}
     cast(weighted_attainment as double) as weighted_attainment,
+    {%- endif %}
     cast(
         case
             when period_state = 'ended' then case when weighted_attainment >= 1 then 'achieved' else 'missed' end
@@ -50,7 +55,7 @@ select
             when pace >= 1 then 'on_track'
             when pace >= pace_at_risk then 'at_risk'
             else 'behind'
-        end as varchar
+        end as {{ dbt.type_string() }}
     ) as status,
     cast(component_count as integer) as component_count,
     cast(elapsed as double) as elapsed,

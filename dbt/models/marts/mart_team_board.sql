@@ -63,20 +63,20 @@ distribution as (
         fiscal_period,
         count(*) as quota_carriers,
         count(*) filter (where weighted_attainment >= 1) as carriers_at_or_above,
-        quantile_cont(weighted_attainment, 0.5) as median_carrier_attainment
+        {{ median('weighted_attainment') }} as median_carrier_attainment
     from carriers
     group by team_id, fiscal_period
 )
 
 select
-    cast(grid.team_id as varchar) as team_id,
-    cast(grid.team_name as varchar) as team_name,
-    cast(grid.function as varchar) as function,
-    cast(grid.mission as varchar) as mission,
-    cast(grid.fiscal_period as varchar) as fiscal_period,
+    cast(grid.team_id as {{ dbt.type_string() }}) as team_id,
+    cast(grid.team_name as {{ dbt.type_string() }}) as team_name,
+    cast(grid.function as {{ dbt.type_string() }}) as function,
+    cast(grid.mission as {{ dbt.type_string() }}) as mission,
+    cast(grid.fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
     cast(grid.reference_date as date) as reference_date,
     cast(team_scores.weighted_attainment as double) as weighted_attainment,
-    cast(team_scores.status as varchar) as status,
+    cast(team_scores.status as {{ dbt.type_string() }}) as status,
     cast(coalesce(distribution.quota_carriers, 0) as integer) as quota_carriers,
     cast(coalesce(distribution.carriers_at_or_above, 0) as integer) as carriers_at_or_above,
     cast(distribution.median_carrier_attainment as double) as median_carrier_attainment

@@ -93,8 +93,10 @@ adopting_accounts as (
         plan_periods.fiscal_period,
         account_days.account_id,
         min(account_days.message_date) as credit_date,
-        (list(account_days.feature order by account_days.message_date, account_days.feature))[1]
-            as first_feature
+        {{ first_in_order(
+            'account_days.feature',
+            [['account_days.message_date', 'asc'], ['account_days.feature', 'asc']]
+        ) }} as first_feature
     from plan_periods
     inner join team_features
         on plan_periods.team_id = team_features.team_id
@@ -111,9 +113,9 @@ install_messages as (
         account_id,
         feature,
         event,
-        unnest(install_message_ids) as message_id
+        {{ unnest_array('install_message_ids') }} as message_id
     from activity
-    where len(install_message_ids) > 0
+    where {{ array_length('install_message_ids') }} > 0
 ),
 
 installs as (
@@ -144,8 +146,10 @@ influence as (
         won.close_date,
         won.amount,
         max(account_days.message_date) as last_event_date,
-        (list(account_days.feature order by account_days.message_date desc, account_days.feature))[1]
-            as last_feature
+        {{ first_in_order(
+            'account_days.feature',
+            [['account_days.message_date', 'desc'], ['account_days.feature', 'asc']]
+        ) }} as last_feature
     from plan_teams
     inner join team_features
         on plan_teams.team_id = team_features.team_id
@@ -176,7 +180,7 @@ activation_events as (
         first_wins.opportunity_id,
         first_wins.close_date,
         activity.message_date,
-        unnest(activity.first_events) as first_event
+        {{ unnest_array('activity.first_events') }} as first_event
     from first_wins
     inner join activity
         on first_wins.account_id = activity.account_id
@@ -255,7 +259,7 @@ select
     'opportunity' as source_type,
     opportunity_id as source_id,
     'feature_influence' as rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     'account ' || account_id || ' used team feature ' || last_feature || ' on '
     || last_event_date || ' (window ends ' || close_date || ')' as detail
 from influence
@@ -271,7 +275,7 @@ select
     'account' as source_type,
     activations.account_id as source_id,
     'activation' as rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     'first win ' || activations.opportunity_id || ' closed ' || activations.close_date
     || '; event ' || (select ctx.activation_min_events from ctx) || ' is ' || activations.nth_message_id
     as detail

@@ -1,9 +1,11 @@
 {#-
     Daily aggregate of track events: one row per
     (message_date, workspace_id, workspace_source, feature, event, _source_file).
-    Incremental, strategy delete+insert on message_date (see the model's YAML description for
-    the full reasoning and the cases that need --full-refresh). In short, a run re-processes
-    every message date >= reprocess_from, where reprocess_from is the earliest of
+    Incremental by whole dates (macro incremental_by_date_config): delete+insert on
+    message_date on DuckDB, insert_overwrite of message_date partitions on Spark (see the
+    model's YAML description for the full reasoning and the cases that need --full-refresh).
+    In short, a run re-processes every message date >= reprocess_from, where reprocess_from is
+    the earliest of
       - the latest date already loaded minus late_message_lookback_days,
       - the message date of every raw line loaded after the target's high-water mark
         (max(_loaded_at) of the lines it holds), and of every copy of their messageIds
@@ -11,7 +13,7 @@
     and it is the beginning of time when the settings the rows depend on (timezone,
     activation_min_events, install_events) differ from the ones the rows were built with.
     Dates of that range left with no event get an empty-date marker row (event_count 0) so
-    delete+insert clears them too.
+    delete+insert (or the partition overwrite) clears them too.
     The aggregate has no as_of cut (readers apply it) and resolves no account (readers map
     workspaces to accounts), so neither as_of nor a later group call for a workspace needs a
     rebuild.
@@ -19,9 +21,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='message_date',
         on_schema_change='fail',
+        **incremental_by_date_config('message_date')
     )
 }}
 
@@ -32,8 +33,8 @@ with ctx as (
         activation_min_events,
         late_message_lookback_days,
         timezone
-        || '|' || cast(activation_min_events as varchar)
-        || '|' || array_to_string(list_sort(install_events), ',') as settings_key
+        || '|' || cast(activation_min_events as {{ dbt.type_string() }})
+        || '|' || {{ sorted_array_to_string('install_events', "','") }} as settings_key
     from {{ ref('int_run_context') }}
 ),
 
@@ -48,7 +49,7 @@ usable as (
 
 -- The few columns the dates and scope are decided on, computed once (timestamp parsing is
 -- the costly part of a scan).
-usable_keys as materialized (
+usable_keys as {{ cte_materialized() }} (
     select
         message_id,
         message_type,
@@ -139,13 +140,11 @@ user_group_calls as (
 ),
 
 with_workspace as (
-    select
-        tracks_in_scope.*,
-        user_group_calls.group_id as fallback_group_id
-    from tracks_in_scope
-    asof left join user_group_calls
-        on tracks_in_scope.user_id = user_group_calls.user_id
-        and tracks_in_scope.timestamp_utc >= user_group_calls.timestamp_utc
+    {{ asof_left_join_value(
+        'tracks_in_scope', 'user_group_calls', key='user_id',
+        left_time='timestamp_utc', right_time='timestamp_utc',
+        value='group_id', value_alias='fallback_group_id'
+    ) }}
 ),
 
 aggregated as (
@@ -160,18 +159,23 @@ aggregated as (
         with_workspace.event,
         with_workspace._source_file,
         count(*) as event_count,
-        list_slice(
-            list(
-                {'timestamp_utc': with_workspace.timestamp_utc, 'message_id': with_workspace.message_id}
-                order by with_workspace.timestamp_utc, with_workspace.message_id
+        {{ array_first_n(
+            sorted_list_agg(
+                struct_of([
+                    ['timestamp_utc', 'with_workspace.timestamp_utc'],
+                    ['message_id', 'with_workspace.message_id'],
+                ]),
+                order_by='with_workspace.timestamp_utc, with_workspace.message_id'
             ),
-            1,
-            any_value(ctx.activation_min_events)
-        ) as first_events,
+            'any_value(ctx.activation_min_events)'
+        ) }} as first_events,
         coalesce(
-            list(with_workspace.message_id order by with_workspace.message_id)
-                filter (where list_contains(ctx.install_events, with_workspace.event)),
-            cast([] as varchar[])
+            {{ sorted_list_agg(
+                'with_workspace.message_id',
+                order_by='with_workspace.message_id',
+                filter=array_has('ctx.install_events', 'with_workspace.event')
+            ) }},
+            {{ empty_array('string') }}
         ) as install_message_ids,
         max(with_workspace._loaded_at) as max_loaded_at,
         any_value(ctx.settings_key) as settings_key
@@ -205,8 +209,7 @@ date_range as (
 ),
 
 empty_dates as (
-    select cast(unnest(generate_series(range_start, range_end, interval 1 day)) as date)
-        as message_date
+    select {{ date_series('range_start', 'range_end') }} as message_date
     from date_range
     where range_start is not null
         and range_end is not null
@@ -218,14 +221,14 @@ union all
 
 select
     empty_dates.message_date,
-    cast(null as varchar) as workspace_id,
-    cast(null as varchar) as workspace_source,
-    cast(null as varchar) as feature,
-    cast(null as varchar) as event,
-    cast(null as varchar) as _source_file,
+    cast(null as {{ dbt.type_string() }}) as workspace_id,
+    cast(null as {{ dbt.type_string() }}) as workspace_source,
+    cast(null as {{ dbt.type_string() }}) as feature,
+    cast(null as {{ dbt.type_string() }}) as event,
+    cast(null as {{ dbt.type_string() }}) as _source_file,
     cast(0 as bigint) as event_count,
-    cast([] as struct(timestamp_utc timestamp, message_id varchar)[]) as first_events,
-    cast([] as varchar[]) as install_message_ids,
+    {{ empty_array([['timestamp_utc', 'timestamp'], ['message_id', 'string']]) }} as first_events,
+    {{ empty_array('string') }} as install_message_ids,
     cast(null as timestamp) as max_loaded_at,
     (select ctx.settings_key from ctx) as settings_key
 from empty_dates

@@ -18,7 +18,7 @@ select
     'adjustment' as source_type,
     adjustments.adjustment_id as source_id,
     'manual_adjustment' as rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     'reason: ' || coalesce(adjustments.reason, '') || '; approved by: ' || coalesce(adjustments.approved_by, '') as detail
 from adjustments
 cross join run_context

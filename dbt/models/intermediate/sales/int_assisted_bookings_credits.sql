@@ -134,7 +134,7 @@ select
     'opportunity' as source_type,
     opportunity_id as source_id,
     rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     detail
 from ranked
 where assist_rank = 1

@@ -12,7 +12,7 @@ select
     source_type,
     source_id,
     rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     detail
 from lines
 where person_id is not null

@@ -41,6 +41,6 @@ select
     source_type,
     source_id,
     rule,
-    cast(fiscal_period as varchar) as fiscal_period,
+    cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
     detail
 from unioned

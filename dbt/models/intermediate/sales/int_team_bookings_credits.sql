@@ -18,7 +18,7 @@ select
     person_credits.source_type,
     person_credits.source_id,
     'rollup' as rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     'report ' || person_credits.assignee_id || ': ' || person_credits.rule || ' ' || person_credits.detail as detail
 from person_credits
 inner join memberships

@@ -42,7 +42,7 @@ select
     contributing.source_type,
     contributing.source_id,
     'team_member' as rule,
-    cast(null as varchar) as fiscal_period,
+    cast(null as {{ dbt.type_string() }}) as fiscal_period,
     'member ' || contributing.assignee_id || ' (team ' || memberships.team_id || '): '
         || contributing.rule || ' ' || contributing.detail as detail
 from contributing

@@ -35,7 +35,7 @@ rejected_rows_source as (
 
 rejected as (
     select
-        lower(regexp_replace(object_name, '([a-z])([A-Z])', '\1_\2', 'g')) as object_name,
+        lower({{ camel_to_snake('object_name') }}) as object_name,
         _source_file || ':' || _source_line as source_id,
         coalesce(column_name, '(row)') as column_name,
         coalesce(raw_text, error) as raw_text,

@@ -19,19 +19,7 @@ parsed as (
     select
         nullif(trim(source.message_id), '') as message_id,
         lower(nullif(trim(source.type), '')) as message_type,
-        case
-            when not regexp_full_match(
-                trim(source.timestamp), '[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?'
-            ) then null
-            when regexp_matches(
-                trim(source.timestamp),
-                '[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'
-            )
-                then try_cast(
-                    try_cast(trim(source.timestamp) as timestamptz) at time zone 'UTC' as timestamp
-                )
-            else try_cast(trim(source.timestamp) as timestamp)
-        end as timestamp_utc,
+        {{ crm_parse_timestamp('source.timestamp') }} as timestamp_utc,
         source.timestamp as timestamp_text,
         nullif(trim(source.user_id), '') as user_id,
         nullif(trim(source.anonymous_id), '') as anonymous_id,
@@ -51,7 +39,7 @@ select
     parsed.message_id,
     parsed.message_type,
     parsed.timestamp_utc,
-    cast(timezone(ctx.timezone, timezone('UTC', parsed.timestamp_utc)) as date) as message_date,
+    {{ utc_to_local_date('parsed.timestamp_utc', 'ctx.timezone') }} as message_date,
     parsed.timestamp_text,
     parsed.user_id,
     parsed.anonymous_id,
