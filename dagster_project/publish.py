@@ -1,42 +1,55 @@
 """Write-audit-publish: the marts of the working database become ``published/``.
 
 Readers (BI tools) only ever open ``<home>/published/quotaboard.duckdb`` and
-``<home>/published/parquet/<model>.parquet``; each is replaced by an atomic rename of a
-complete new file, so a reader never sees a half-written file, never meets a lock held by the
-nightly run, and keeps reading the old file until it reconnects.
+``<home>/published/parquet/<model>.parquet``. The DuckDB file is replaced by an atomic rename
+of a complete new file; ``parquet`` is a symbolic link to one complete, never-modified set of
+Parquet files (``<home>/.published-parquet/<run_id>/``), switched by an atomic rename of a new
+link. So a reader never sees a half-written file, never meets a lock held by the nightly run,
+keeps reading the old file until it reconnects, and a reader that resolves ``parquet/`` once
+(``os.path.realpath``) reads every model from the same run. The previous set is kept until the
+next publish.
 
-Algorithm of :func:`publish_warehouse` (one working-database connection, one writer):
+Algorithm of :func:`publish_warehouse` (one working-database connection, one writer, under the
+run lock):
 
 1. ``ensure_history_table``: the history master ``history.attainment_history`` lives in the
    working database, outside every schema dbt rebuilds, so a full refresh cannot lose it.
-2. ``reconcile_history``: if the currently published file holds runs the master lacks (a
-   previous publish crashed between its rename and its master commit, step 6), copy them back.
-   So the published history is never lost and never rolls back.
+2. ``recover_interrupted_publish``: finish a publish killed between its two renames (from its
+   journal) and remove what a publish killed earlier left behind.
+   ``reconcile_history``: if the currently published file holds runs the master lacks (a
+   previous publish crashed between its switch and its master commit, step 6), copy them
+   back. So the published history is never lost and never rolls back.
 3. ``ATTACH '<published>/.quotaboard-<run_id>.duckdb' AS pub (STORAGE_VERSION 'v1.0.0')`` (DuckDB
    1.1+ can read it); copy every table and view of schema ``marts`` into ``pub.marts`` as
    tables; ``fct_attainment_history`` = master rows of other runs + this run's rows of
    ``marts.fct_quota_attainment`` (run_id, as_of, published_at now UTC).
-4. Write each published model to ``parquet/.<model>.parquet.tmp``; ``CHECKPOINT pub``;
-   ``DETACH pub``.
-5. ``os.replace`` the new file onto ``quotaboard.duckdb``, then each Parquet temp file onto
-   ``<model>.parquet`` (Parquet files of models that no longer exist are removed).
+4. Write each published model to ``.published-parquet/<run_id>/<model>.parquet``;
+   ``CHECKPOINT pub``; ``DETACH pub``; fsync every new file.
+5. The switch: write the journal ``published/.publish-journal.json`` (the commit point), rename
+   the new DuckDB file onto ``quotaboard.duckdb`` and a new link onto ``parquet``, drop the
+   journal; remove Parquet sets other than this one and the previous one.
 6. Commit this run's rows into the master (delete + insert in one transaction: a retried
    publish of the same run does not duplicate them).
 
-A failure before step 5 leaves every published file untouched (temp files are removed); a
-crash between 5 and 6 is repaired by step 2 of the next publish.
+A failure or a kill before the journal leaves every published file untouched (the next
+publish removes the temp files); a kill between the two renames is completed by the next
+publish; a crash between 5 and 6 is repaired by step 2 of the next publish.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+
+from dagster_project.faults import PUBLISH_HALFWAY, fault_point
 
 HISTORY_SCHEMA = "history"
 HISTORY_TABLE = "attainment_history"
@@ -74,6 +87,7 @@ class PublishResult:
     history_rows_added: int = 0
     history_rows_total: int = 0
     reconciled_rows: int = 0
+    recovered_publish: bool = False  # a publish killed mid-switch was completed first
 
 
 def _q(name: str) -> str:
@@ -128,6 +142,113 @@ def reconcile_history(conn: duckdb.DuckDBPyConnection, published_path: Path) -> 
         conn.execute("DETACH prev_pub")
 
 
+JOURNAL = ".publish-journal.json"
+PARQUET_LINK = "parquet"
+
+
+def parquet_versions_dir(published_dir: Path) -> Path:
+    """Where the Parquet sets live (``<home>/.published-parquet/<run_id>/``), outside
+    ``published/`` so readers only ever see ``quotaboard.duckdb`` and the ``parquet`` link."""
+    published_dir = Path(published_dir)
+    return published_dir.parent / f".{published_dir.name}-parquet"
+
+
+def _safe_name(run_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in run_id) or "run"
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _link_target(link: Path) -> str | None:
+    """Name of the version folder the ``parquet`` link points to (None if not a link)."""
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _retire_plain_parquet_dir(parquet_dir: Path, versions: Path) -> None:
+    """A ``parquet/`` folder written by an earlier release (plain files, no link) moves into
+    the versions folder, so the link can take its place (a one-time step)."""
+    if parquet_dir.is_dir() and not parquet_dir.is_symlink():
+        versions.mkdir(parents=True, exist_ok=True)
+        os.replace(parquet_dir, versions / f"plain-{os.getpid()}-{id(parquet_dir)}")
+
+
+def _prune_parquet_versions(versions: Path, keep: set[str | None]) -> None:
+    """Remove Parquet sets other than the current and the previous one (a reader that
+    resolved ``parquet/`` just before the switch keeps a complete set)."""
+    if not versions.is_dir():
+        return
+    for d in versions.iterdir():
+        if d.name not in keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _write_journal(published_dir: Path, renames: list[tuple[Path, Path]]) -> None:
+    """Durably record the renames of this publish (the commit point): written to a temp
+    name, fsynced, renamed onto ``.publish-journal.json``."""
+    body = json.dumps([[str(a), str(b)] for a, b in renames]).encode()
+    tmp = published_dir / f"{JOURNAL}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(body)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, published_dir / JOURNAL)
+    _fsync(published_dir)
+
+
+def _complete_renames(published_dir: Path, renames: list[tuple[Path, Path]]) -> None:
+    """Rename every new file into place (skipping those already moved), then drop the
+    journal."""
+    for tmp, dest in renames:
+        if os.path.lexists(tmp):
+            if dest.name == PARQUET_LINK:
+                _retire_plain_parquet_dir(dest, parquet_versions_dir(published_dir))
+            os.replace(tmp, dest)
+    _fsync(published_dir)
+    (published_dir / JOURNAL).unlink(missing_ok=True)
+
+
+def recover_interrupted_publish(published_dir: Path) -> bool:
+    """Finish a publish that was killed during its renames (roll forward from the journal),
+    and remove what a publish killed before its switch left behind (temp DuckDB files, temp
+    links, Parquet sets no link points to). Call only while holding the run lock. True when
+    a journal was completed."""
+    published_dir = Path(published_dir)
+    journal = published_dir / JOURNAL
+    completed = False
+    if journal.exists():
+        try:
+            renames = [(Path(a), Path(b)) for a, b in json.loads(journal.read_text())]
+        except (OSError, ValueError):
+            renames = None  # unreadable: its publish never reached the commit point
+        if renames is not None:
+            _complete_renames(published_dir, renames)
+            completed = True
+        journal.unlink(missing_ok=True)
+    (published_dir / f"{JOURNAL}.tmp").unlink(missing_ok=True)
+    for stale in [
+        *published_dir.glob(".quotaboard-*.duckdb"),
+        *published_dir.glob(".quotaboard-*.duckdb.wal"),
+        *published_dir.glob(f".{PARQUET_LINK}-*.link"),
+    ]:
+        stale.unlink(missing_ok=True)
+    current = _link_target(published_dir / PARQUET_LINK)
+    versions = parquet_versions_dir(published_dir)
+    if current is not None and versions.is_dir():
+        # Sets younger than the current one were never switched to: a killed publish's.
+        cur = versions / current
+        cur_mtime = cur.stat().st_mtime if cur.exists() else 0.0
+        for d in versions.iterdir():
+            if d.name != current and d.stat().st_mtime > cur_mtime:
+                shutil.rmtree(d, ignore_errors=True)
+    return completed
+
+
 def _read_as_of(conn: duckdb.DuckDBPyConnection) -> date | None:
     with contextlib.suppress(duckdb.Error):
         row = conn.execute("select max(as_of) from intermediate.int_run_context").fetchone()
@@ -156,12 +277,13 @@ def publish_warehouse(
     if not warehouse_path.exists():
         raise PublishError(f"no working database at {warehouse_path}: nothing to publish")
     published_dir.mkdir(parents=True, exist_ok=True)
-    parquet_dir = published_dir / "parquet"
-    parquet_dir.mkdir(exist_ok=True)
+    parquet_dir = published_dir / PARQUET_LINK
     published_path = published_dir / PUBLISHED_FILE
     tmp_path = published_dir / f".quotaboard-{run_id}.duckdb"
+    versions = parquet_versions_dir(published_dir)
+    new_parquet = versions / _safe_name(run_id)
+    link_tmp = published_dir / f".{PARQUET_LINK}-{_safe_name(run_id)}.link"
     published_at = datetime.now(UTC).replace(tzinfo=None)
-    tmp_parquet: dict[str, Path] = {}
     replaced = False
 
     conn = duckdb.connect(str(warehouse_path))
@@ -169,6 +291,7 @@ def publish_warehouse(
         if memory_limit:
             conn.execute(f"SET memory_limit = {_sql_str(memory_limit)}")
         ensure_history_table(conn)
+        recovered = recover_interrupted_publish(published_dir)
         reconciled = reconcile_history(conn, published_path)
 
         catalog = _current_catalog(conn)
@@ -185,6 +308,8 @@ def publish_warehouse(
 
         for p in (tmp_path, Path(f"{tmp_path}.wal")):
             p.unlink(missing_ok=True)
+        shutil.rmtree(new_parquet, ignore_errors=True)
+        new_parquet.mkdir(parents=True)
         conn.execute(
             f"ATTACH {_sql_str(str(tmp_path))} AS pub "
             f"(STORAGE_VERSION {_sql_str(PUBLISHED_STORAGE_VERSION)})"
@@ -223,16 +348,16 @@ def publish_warehouse(
                 """,
                 [as_of, published_at],
             )
-            for model in _relations(conn, "pub", MARTS_SCHEMA):
+            published_models = _relations(conn, "pub", MARTS_SCHEMA)
+            for i, model in enumerate(published_models):
+                if i == len(published_models) // 2:
+                    fault_point(PUBLISH_HALFWAY)  # new files half written, nothing renamed
                 tables[model] = conn.execute(
                     f"select count(*) from pub.{MARTS_SCHEMA}.{_q(model)}"
                 ).fetchone()[0]
-                tmp = parquet_dir / f".{model}.parquet.tmp"
-                tmp.unlink(missing_ok=True)
-                tmp_parquet[model] = tmp
                 conn.execute(
                     f"COPY (SELECT * FROM pub.{MARTS_SCHEMA}.{_q(model)}) "
-                    f"TO {_sql_str(str(tmp))} (FORMAT parquet)"
+                    f"TO {_sql_str(str(new_parquet / f'{model}.parquet'))} (FORMAT parquet)"
                 )
             added = conn.execute(
                 f"select count(*) from pub.{MARTS_SCHEMA}.{HISTORY_MODEL} where run_id = ?",
@@ -245,14 +370,20 @@ def publish_warehouse(
         if before_replace is not None:
             before_replace()
 
-        # The switch: every new file is complete; rename them into place.
-        os.replace(tmp_path, published_path)
+        # The switch. Every new file is complete and on disk; the journal (the commit point)
+        # makes the two renames one step: a crash between them is completed by the next
+        # publish. Then the DuckDB file and the Parquet link are renamed into place.
+        for f in [tmp_path, *new_parquet.iterdir()]:
+            _fsync(f)
+        _fsync(new_parquet)
+        link_tmp.unlink(missing_ok=True)
+        os.symlink(os.path.relpath(new_parquet, published_dir), link_tmp)
+        previous = _link_target(parquet_dir)
+        renames = [(tmp_path, published_path), (link_tmp, parquet_dir)]
+        _write_journal(published_dir, renames)
         replaced = True
-        for model, tmp in tmp_parquet.items():
-            os.replace(tmp, parquet_dir / f"{model}.parquet")
-        for old in parquet_dir.glob("*.parquet"):
-            if old.stem not in tmp_parquet:
-                old.unlink(missing_ok=True)
+        _complete_renames(published_dir, renames)
+        _prune_parquet_versions(versions, keep={new_parquet.name, previous})
 
         # Commit this run's rows into the master (repaired by reconcile_history on a crash
         # before this point).
@@ -267,9 +398,10 @@ def publish_warehouse(
     finally:
         conn.close()
         if not replaced:
-            for p in (tmp_path, Path(f"{tmp_path}.wal"), *tmp_parquet.values()):
+            for p in (tmp_path, Path(f"{tmp_path}.wal"), link_tmp):
                 with contextlib.suppress(OSError):
                     p.unlink(missing_ok=True)
+            shutil.rmtree(new_parquet, ignore_errors=True)
 
     return PublishResult(
         published_path=published_path,
@@ -281,4 +413,5 @@ def publish_warehouse(
         history_rows_added=int(added),
         history_rows_total=int(total),
         reconciled_rows=reconciled,
+        recovered_publish=recovered,
     )

@@ -21,7 +21,8 @@ PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
     deps=MART_KEYS,
     description=(
         "published/quotaboard.duckdb (schema marts, DuckDB 1.1 readable) and "
-        "published/parquet/<model>.parquet, each replaced by an atomic rename; "
+        "published/parquet/<model>.parquet (a link to one complete Parquet set), each "
+        "switched by an atomic rename; "
         "fct_attainment_history gains this run's rows."
     ),
 )
@@ -35,6 +36,10 @@ def published_warehouse(
         run_id=context.run.run_id,
         memory_limit=memory_limit or None,
     )
+    if result.recovered_publish:
+        context.log.warning(
+            "completed the switch of a previous publish that was stopped between its renames"
+        )
     if result.reconciled_rows:
         context.log.warning(
             f"restored {result.reconciled_rows} history rows from the published file "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import yaml
 
-from dagster_project.ingest.files import insert_rows
+from dagster_project.ingest.files import insert_rows, is_inside
 from dagster_project.ingest.schema import CONFIG_SCHEMA, CONFIG_TABLES, match_key
 
 FUNCTIONS = ("sales", "sales_management", "product", "rnd", "leadership")
@@ -151,11 +152,33 @@ class Config:
 # --------------------------------------------------------------------------- reading
 
 
+def _text_problem(data: bytes) -> str | None:
+    """Why these bytes are not a UTF-8 text file, naming the line ("line N: ..."), or None."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        return f"line {line}: not a text file (a NUL byte at byte {nul}: binary data?)"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        bad = data[e.start : e.start + 4]
+        return (
+            f"line {line}: not valid UTF-8 text (bytes {bad!r} at byte {e.start}; "
+            "save the file as UTF-8)"
+        )
+    return None
+
+
 def _read_csv(
     path: Path, required: tuple[str, ...], optional: tuple[str, ...], errors: list[str]
 ) -> list[Row] | None:
     name = path.name
     try:
+        problem = _text_problem(path.read_bytes())
+        if problem:
+            errors.append(f"{name}, {problem}")
+            return None
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh, strict=True)
             try:
@@ -586,6 +609,13 @@ def _yaml_key_lines(path: Path) -> tuple[dict[str, int], list[tuple[str, int]]]:
 # --------------------------------------------------------------------------- public API
 
 
+def _outside(fname: str, config_dir: Path) -> str:
+    return (
+        f"{fname}: a symbolic link to outside the config folder {config_dir} "
+        "(not followed: only files under the config folder are read)"
+    )
+
+
 def load_config(config_dir: Path | str) -> Config:
     """Read and validate the configuration folder; raise ConfigError listing every problem."""
     config_dir = Path(config_dir)
@@ -595,6 +625,10 @@ def load_config(config_dir: Path | str) -> Config:
     rows: dict[str, list[Row]] = {}
     for fname, (table, required, optional, file_required) in CONFIG_FILES.items():
         path = config_dir / fname
+        if os.path.lexists(path) and not is_inside(config_dir, path):
+            errors.append(_outside(fname, config_dir))
+            rows[table] = []
+            continue
         if not path.is_file():
             if file_required:
                 errors.append(f"{fname}: file is missing from the config folder")
@@ -602,7 +636,12 @@ def load_config(config_dir: Path | str) -> Config:
             continue
         got = _read_csv(path, required, optional, errors)
         rows[table] = got or []
-    settings = _check_settings(config_dir / SETTINGS_FILE, errors)
+    settings_path = config_dir / SETTINGS_FILE
+    if os.path.lexists(settings_path) and not is_inside(config_dir, settings_path):
+        errors.append(_outside(SETTINGS_FILE, config_dir))
+        settings = dict(SETTINGS_DEFAULTS)
+    else:
+        settings = _check_settings(settings_path, errors)
 
     teams = _check_teams(rows["teams"], errors)
     team_ids = {t["team_id"] for t in teams if t["team_id"]}

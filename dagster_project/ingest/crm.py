@@ -2,14 +2,17 @@
 
 Discovery: ``crm/<Object>.csv`` and ``crm/<Object>/**/*.csv``, where the file or folder name
 matches a Salesforce object of ``schema.CRM_OBJECTS`` ignoring case and underscores
-(``opportunity_split/`` is ``OpportunitySplit``). Other names are ignored with a logged note.
+(``opportunity_split/`` is ``OpportunitySplit``). Other names are ignored with a logged note,
+and so is a symbolic link that leads out of the landing folder (never followed).
 
 Reading: DuckDB's ``read_csv`` (every value as text, ``header=true``, RFC 4180 quoting), one
 ``INSERT ... SELECT`` per file, no Python row loop. Each header maps to its canonical column
 through ``schema.match_key``; an extra column is added to the raw table as VARCHAR under the
 header's snake_case form. A file missing a required column (or an Event file with neither
-ActivityDateTime nor ActivityDate) is rejected as a whole: :class:`LandingError` naming file
-and column, raised before anything is written, so the run stops before publishing.
+ActivityDateTime nor ActivityDate), an empty file, and a file whose header is not a CSV header
+at all (binary or non-UTF-8 bytes, another delimiter than ',') are rejected as a whole:
+:class:`LandingError` naming file, line and column, raised before anything is written, so the
+run stops before publishing.
 
 Malformed lines (wrong number of fields, an unterminated quote, invalid UTF-8) are neither a
 crash nor silently dropped: ``read_csv(store_rejects=true)`` sets them aside and they land in
@@ -33,13 +36,16 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.faults import CRM_LOAD, fault_point
 from dagster_project.ingest.files import (
     REJECTS_SCAN,
     REJECTS_TABLE,
     LandingError,
     drop_rejects,
     insert_rows,
+    is_inside,
     line_number_sql,
+    outside_note,
     quote_ident,
     snake_case,
     utc_now,
@@ -87,6 +93,9 @@ def discover_crm_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]
     for entry in sorted(crm_dir.iterdir()):
         if entry.name.startswith("."):
             continue
+        if not is_inside(landing, entry):
+            notes.append(outside_note(landing, entry))
+            continue
         if entry.is_file():
             if entry.suffix.lower() != ".csv":
                 notes.append(f"ignored crm/{entry.name}: not a .csv file")
@@ -101,11 +110,13 @@ def discover_crm_files(landing: Path) -> tuple[dict[str, list[Path]], list[str]]
             if obj is None:
                 notes.append(f"ignored crm/{entry.name}/: not a known CRM object")
                 continue
-            found[obj].extend(
-                p
-                for p in entry.rglob("*")
-                if p.is_file() and p.suffix.lower() == ".csv" and not p.name.startswith(".")
-            )
+            for p in entry.rglob("*"):
+                if not p.is_file() or p.suffix.lower() != ".csv" or p.name.startswith("."):
+                    continue
+                if not is_inside(landing, p):
+                    notes.append(outside_note(landing, p))
+                    continue
+                found[obj].append(p)
     for obj in found:
         found[obj] = sorted(found[obj])
     for n in notes:
@@ -123,12 +134,39 @@ def read_header(path: Path) -> list[str] | None:
             return None
 
 
+_OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def header_problem(header: list[str]) -> str | None:
+    """Why a header line cannot be a CSV header at all (binary bytes, text that is not UTF-8,
+    another delimiter than ','), or None. Said once instead of "every required column is
+    missing"."""
+    text = ",".join(header)
+    if "\x00" in text or "\ufffd" in text:
+        return "the header is not UTF-8 text (a binary file, or another encoding)"
+    if len(header) == 1:
+        for sep in _OTHER_DELIMITERS:
+            if sep in text:
+                return (
+                    f"the header is one column {_clip(text)!r}: fields must be separated by ',' "
+                    f"(this file uses {sep!r})"
+                )
+    return None
+
+
+def _clip(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
 def map_header(object_name: str, header: list[str], rel: str) -> tuple[list[str], list[str]]:
     """(target column per header position, errors) for one file's header."""
     _, required, optional = CRM_OBJECTS[object_name]
     known = {match_key(c): c for c in (*required, *optional)}
     targets: list[str] = []
     errors: list[str] = []
+    problem = header_problem(header)
+    if problem:
+        return [], [f"{rel}, line 1: {problem}"]
     for i, h in enumerate(header):
         h = h.strip()
         target = known.get(match_key(h)) or snake_case(h) or f"column_{i + 1}"
@@ -176,7 +214,8 @@ def _load_file(
             [str(cf.file.path), positional],
         )
     except duckdb.Error as e:
-        raise LandingError(f"{rel}: unreadable CSV file ({e})") from e
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise LandingError(f"{rel}: unreadable CSV file ({reason})") from e
     rejects = conn.execute(
         f"SELECT line, min(column_name), any_value(csv_line), "
         f"string_agg(DISTINCT error_type || ': ' || error_message, '; ') "
@@ -307,6 +346,8 @@ def load_crm(
                 st.rows_rejected += n_rej
                 st.loaded_files.append(cf.file.rel)
             record_loaded(conn, table, counts, loaded_at)
+            if counts:
+                fault_point(CRM_LOAD)  # rows and manifest written, not committed
             stats[obj] = st
         conn.execute("COMMIT")
     except BaseException:

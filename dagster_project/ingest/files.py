@@ -29,6 +29,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def is_inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, with every symbolic link resolved, lies inside ``root``: only files
+    under the configured landing and config folders are read, never a link's target outside
+    them."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):  # outside, unreadable, or a link loop
+        return False
+    return True
+
+
+def outside_note(root: Path, path: Path) -> str:
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return f"ignored {rel}: a symbolic link to outside {root} (not followed)"
+
+
 def rel_path(landing: Path, path: Path) -> str:
     """A landing file's path relative to the landing folder, '/' separated."""
     return path.resolve().relative_to(landing.resolve()).as_posix()

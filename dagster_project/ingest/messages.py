@@ -14,7 +14,11 @@ changed JSONL files of a run, and one for the Parquet files, never one per line.
 - A line that is not a JSON object keeps its text in ``_raw_line`` with
   ``_is_valid_json = false`` (every field NULL); staging reports it as ``bad_event``. Lines
   DuckDB cannot read as text at all (invalid UTF-8, a 0x01 byte, longer than 16 MB) come back
-  through ``store_rejects`` and are kept the same way.
+  through ``store_rejects`` and are kept the same way. A file DuckDB's reader cannot get
+  through at all (binary bytes) is read line by line in Python instead: its lines are kept
+  the same way, never a failed run. A gzip file that does not decompress stops the run
+  (:class:`LandingError` naming the file).
+- A symbolic link that leads out of the landing folder is not followed (noted, not read).
 - Parquet: columns match ``messageId``, ``context.groupId`` / ``context_group_id`` ... ignoring
   case and underscores; every value is stored as text (timestamps as ISO 8601, UTC);
   ``_source_line`` is the row number in the file (first row = 1).
@@ -22,19 +26,23 @@ changed JSONL files of a run, and one for the Parquet files, never one per line.
 
 from __future__ import annotations
 
+import gzip
 import logging
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
+from dagster_project.faults import MESSAGE_LOAD, fault_point
 from dagster_project.ingest.files import (
     REJECTS_SCAN,
     REJECTS_TABLE,
     LandingError,
     drop_rejects,
     insert_rows,
+    is_inside,
     line_number_sql,
+    outside_note,
     quote_ident,
     utc_now,
 )
@@ -53,6 +61,7 @@ MESSAGES = f'{RAW_SCHEMA}."{MESSAGES_TABLE}"'
 _LINES = "_qb_msg_lines"
 _FILES = "_qb_msg_files"
 _EXCL = "_qb_msg_excluded"
+_FALLBACK = "_qb_msg_fallback"
 _MAX_LINE_SIZE = 16 * 1024 * 1024
 
 # raw.messages column -> JSON path in a Segment message.
@@ -75,14 +84,22 @@ PARQUET_KEYS: dict[str, str] = {
 _FIELDS = list(JSON_PATHS)
 
 
-def discover_message_files(landing: Path) -> tuple[list[Path], list[Path]]:
-    """(JSONL and JSONL.gz files, Parquet files) under product_usage/, sorted."""
+def discover_message_files(
+    landing: Path, notes: list[str] | None = None
+) -> tuple[list[Path], list[Path]]:
+    """(JSONL and JSONL.gz files, Parquet files) under product_usage/, sorted. A symbolic
+    link to outside the landing folder is not followed (noted in ``notes``)."""
     root = landing / "product_usage"
     if not root.is_dir():
         return [], []
     jsonl, parquet = [], []
     for p in root.rglob("*"):
         if not p.is_file() or p.name.startswith("."):
+            continue
+        if not is_inside(landing, p):
+            if notes is not None:
+                notes.append(outside_note(landing, p))
+            log.warning(outside_note(landing, p))
             continue
         name = p.name.lower()
         if name.endswith(".jsonl") or name.endswith(".jsonl.gz"):
@@ -116,27 +133,94 @@ def _insert_sql(source: str, line_expr: str) -> str:
     ).replace("$loaded_at", "?")
 
 
-def _load_jsonl(
-    conn: duckdb.DuckDBPyConnection, files: list[LandingFile], loaded_at: datetime
-) -> tuple[dict[str, int], int]:
-    """Insert all lines of ``files`` (inside the caller's transaction). Returns rows per file
-    and the number of invalid lines."""
-    if not files:
-        return {}, 0
+def _read_lines_sql(files: list[LandingFile]) -> str:
+    return (
+        "SELECT line, filename FROM read_csv(?, "
+        "columns = {'line': 'VARCHAR'}, header = false, delim = ?, quote = '', "
+        "escape = '', auto_detect = false, filename = true, compression = 'auto', "
+        f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', "
+        f"rejects_scan = '{REJECTS_SCAN}', max_line_size = {_MAX_LINE_SIZE})"
+    )
+
+
+def _duckdb_can_read(conn: duckdb.DuckDBPyConnection, f: LandingFile) -> bool:
+    """Whether DuckDB's line reader gets through this file (a binary file can stop it)."""
+    try:
+        conn.execute(f"SELECT count(*) FROM ({_read_lines_sql([f])})", [[str(f.path)], "\x01"])
+        return True
+    except duckdb.Error:
+        return False
+    finally:
+        drop_rejects(conn)
+
+
+def read_lines_python(f: LandingFile) -> list[tuple[str, int, bool]]:
+    """(text, physical line number, readable) of every non-blank line of a file DuckDB's reader
+    cannot get through (binary bytes, say). A line that is not UTF-8 text, or holds a NUL or
+    0x01 byte, is unreadable: its text is kept with U+FFFD in place of the bad bytes."""
+    try:
+        if f.path.name.lower().endswith(".gz"):
+            with gzip.open(f.path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = f.path.read_bytes()
+    except (OSError, EOFError) as e:
+        raise LandingError(f"{f.rel}: unreadable file ({e})") from e
+    out: list[tuple[str, int, bool]] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        raw = raw.removesuffix(b"\r")
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+            readable = "\x00" not in text and "\x01" not in text
+        except UnicodeDecodeError:
+            text, readable = raw.decode("utf-8", "replace"), False
+        out.append((text.replace("\x00", "\ufffd"), number, readable))
+    return out
+
+
+def _stage_jsonl(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> int:
+    """Read every line of ``files`` into connection-local temp tables (BEFORE the load
+    transaction: a failed read would abort it). Returns the number of lines set aside.
+
+    All files are read in one DuckDB statement; when DuckDB's reader stops on a file (a
+    binary file can put its CSV state machine in an invalid state), the files it cannot read
+    are read line by line in Python instead and every line of theirs that is not a JSON object
+    becomes an invalid line (``bad_event``), never a failed run."""
     _register_files(conn, files)
     drop_rejects(conn)
     conn.execute(f"DROP TABLE IF EXISTS {_LINES}")
+    conn.execute(f"DROP TABLE IF EXISTS {_FALLBACK}")
+    conn.execute(
+        f"CREATE TEMP TABLE {_FALLBACK} (line VARCHAR, rel VARCHAR, line_no BIGINT, "
+        "unreadable BOOLEAN)"
+    )
+    readable = files
     try:
         conn.execute(
-            f"CREATE TEMP TABLE {_LINES} AS SELECT line, filename FROM read_csv(?, "
-            "columns = {'line': 'VARCHAR'}, header = false, delim = ?, quote = '', "
-            "escape = '', auto_detect = false, filename = true, compression = 'auto', "
-            f"store_rejects = true, rejects_table = '{REJECTS_TABLE}', "
-            f"rejects_scan = '{REJECTS_SCAN}', max_line_size = {_MAX_LINE_SIZE})",
+            f"CREATE TEMP TABLE {_LINES} AS {_read_lines_sql(files)}",
             [[str(f.path) for f in files], "\x01"],
         )
-    except duckdb.Error as e:
-        raise LandingError(f"product_usage: unreadable JSONL file ({e})") from e
+    except duckdb.Error:
+        drop_rejects(conn)
+        readable = [f for f in files if _duckdb_can_read(conn, f)]
+        fallback = [f for f in files if f not in readable]
+        for f in fallback:
+            log.warning(f"{f.rel}: not line-readable by DuckDB; read line by line")
+            insert_rows(
+                conn,
+                _FALLBACK,
+                {"line": "VARCHAR", "rel": "VARCHAR", "line_no": "BIGINT", "unreadable": "BOOLEAN"},
+                [[text, f.rel, n, not ok] for text, n, ok in read_lines_python(f)],
+            )
+        if readable:
+            conn.execute(
+                f"CREATE TEMP TABLE {_LINES} AS {_read_lines_sql(readable)}",
+                [[str(f.path) for f in readable], "\x01"],
+            )
+        else:
+            conn.execute(f"CREATE TEMP TABLE {_LINES} (line VARCHAR, filename VARCHAR)")
     # Lines the reader set aside: keep them as invalid lines with their text.
     conn.execute(f"DROP TABLE IF EXISTS {_EXCL}")
     conn.execute(
@@ -145,8 +229,20 @@ def _load_jsonl(
         "SELECT s.file_path AS filename, e.line, any_value(e.csv_line) AS raw "
         f"FROM {REJECTS_TABLE} e JOIN {REJECTS_SCAN} s USING (scan_id, file_id) "
         "GROUP BY ALL)"
+        if readable
+        else f"CREATE TEMP TABLE {_EXCL} (filename VARCHAR, p BIGINT, j BIGINT, line BIGINT, "
+        "raw VARCHAR)"
     )
-    n_excl = conn.execute(f"SELECT count(*) FROM {_EXCL}").fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM {_EXCL}").fetchone()[0]
+
+
+def _load_jsonl(
+    conn: duckdb.DuckDBPyConnection, files: list[LandingFile], n_excl: int, loaded_at: datetime
+) -> tuple[dict[str, int], int]:
+    """Insert the staged lines of ``files`` (inside the caller's transaction). Returns rows
+    per file and the number of invalid lines."""
+    if not files:
+        return {}, 0
     k = "row_number() OVER (PARTITION BY n.filename ORDER BY n.rowid)"
     line_expr = line_number_sql(
         "t.k", _EXCL if n_excl else None, start=1, partition="filename", outer="t"
@@ -156,7 +252,8 @@ def _load_jsonl(
         f"(SELECT n.*, {k} AS k FROM {_LINES} n) t JOIN {_FILES} f ON f.path = t.filename "
         "WHERE trim(coalesce(t.line, '')) <> ''"
         f" UNION ALL SELECT x.raw, f.rel, x.line, true FROM {_EXCL} x "
-        f"JOIN {_FILES} f ON f.path = x.filename)"
+        f"JOIN {_FILES} f ON f.path = x.filename"
+        f" UNION ALL SELECT line, rel, line_no, unreadable FROM {_FALLBACK})"
     )
     conn.execute(_insert_sql(source, "line_no"), [loaded_at])
     counts = dict(
@@ -171,7 +268,7 @@ def _load_jsonl(
         "WHERE m._loaded_at = ? AND NOT m._is_valid_json",
         [loaded_at],
     ).fetchone()[0]
-    for t in (_LINES, _EXCL, _FILES):
+    for t in (_LINES, _EXCL, _FILES, _FALLBACK):
         conn.execute(f"DROP TABLE IF EXISTS {t}")
     drop_rejects(conn)
     return counts, invalid
@@ -244,7 +341,7 @@ def load_messages(
     if not (landing / "product_usage").is_dir():
         stats.notes.append(f"no product_usage/ folder in {landing}: no messages")
         log.info(stats.notes[-1])
-    jsonl_paths, parquet_paths = discover_message_files(landing)
+    jsonl_paths, parquet_paths = discover_message_files(landing, stats.notes)
     files = [stat_file(landing, p) for p in (*jsonl_paths, *parquet_paths)]
     changed, unchanged = split_changed(conn, MESSAGES_TABLE, files)
     stats.files_skipped = len(unchanged)
@@ -253,15 +350,17 @@ def load_messages(
     jsonl_set = {p.resolve() for p in jsonl_paths}
     new_jsonl = [f for f in changed if f.path in jsonl_set]
     new_parquet = [f for f in changed if f.path not in jsonl_set]
+    n_excl = _stage_jsonl(conn, new_jsonl) if new_jsonl else 0
     conn.execute("BEGIN TRANSACTION")
     try:
         conn.execute(
             f"DELETE FROM {MESSAGES} WHERE list_contains(?, _source_file)",
             [[f.rel for f in changed]],
         )
-        counts, invalid = _load_jsonl(conn, new_jsonl, loaded_at)
+        counts, invalid = _load_jsonl(conn, new_jsonl, n_excl, loaded_at)
         counts.update(_load_parquet(conn, new_parquet, loaded_at))
         record_loaded(conn, MESSAGES_TABLE, [(f, counts.get(f.rel, 0)) for f in changed], loaded_at)
+        fault_point(MESSAGE_LOAD)  # rows and manifest written, not committed
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

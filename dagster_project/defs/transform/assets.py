@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from dagster_project.faults import BETWEEN_DBT_MODELS, fault_point
 from dagster_project.ingest.schema import create_empty_tables
 from dagster_project.publish import ensure_history_table
 from dagster_project.resources import QuotaboardPaths
@@ -112,7 +113,10 @@ def dbt_models(
             context=context,
             target_path=_target_path(paths),
         )
-        yield from invocation.stream()
+        for event in invocation.stream():
+            yield event
+            if isinstance(event, dg.Output | dg.AssetMaterialization):
+                fault_point(BETWEEN_DBT_MODELS)  # one model built, the next not yet
 
 
 MART_KEYS: list[dg.AssetKey] = sorted(
