@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.ingest.crm import load_crm
-from dagster_project.ingest.schema import CRM_OBJECTS, create_empty_tables
+from dagster_project.ingest.schema import CRM_OBJECTS, create_empty_tables, match_key
 from dagster_project.sources.salesforce import (
     SalesforceClient,
     SalesforceExtractError,
@@ -395,3 +395,79 @@ def test_dagster_asset_extracts_without_leaking_secrets(org, tmp_path, monkeypat
     text = repr(mat.metadata)
     assert org.password not in text and org.security_token not in text
     assert (tmp_path / "landing" / "crm" / "Opportunity").is_dir()
+
+
+# -- end to end: extracted files through the normal pipeline ---------------------------------
+def _sample_org_records(crm_dir: Path) -> tuple[dict[str, list[str]], dict[str, list[dict]]]:
+    """The sample's CRM objects as an org holds them: each record's current version (greatest
+    SystemModstamp; a tie goes to the later file), deleted ones included (queryAll sees them),
+    values as the landing files spell them, fields under their API names."""
+    fields: dict[str, list[str]] = {}
+    records: dict[str, list[dict]] = {}
+    entries = {match_key(p.stem if p.is_file() else p.name): p for p in crm_dir.iterdir()}
+    for obj, (_, required, optional) in CRM_OBJECTS.items():
+        columns = [*required, *optional]
+        by_key = {match_key(c): api_name(c) for c in columns}
+        fields[obj] = [api_name(c) for c in columns]
+        entry = entries.get(match_key(obj))
+        files = [] if entry is None else [entry] if entry.is_file() else sorted(entry.glob("*.csv"))
+        current: dict[str, tuple[str, dict]] = {}
+        for path in files:
+            for row in _read(path):
+                rec = {by_key[match_key(k)]: v for k, v in row.items() if match_key(k) in by_key}
+                stamp = rec.get("SystemModstamp", "")
+                if rec.get("Id") and stamp >= current.get(rec["Id"], ("", {}))[0]:
+                    current[rec["Id"]] = (stamp, rec)
+        records[obj] = [rec for _, rec in current.values()]
+    return fields, records
+
+
+@pytest.mark.slow
+def test_extracted_sample_flows_through_the_pipeline_and_publishes(
+    sample_company, tmp_path, monkeypatch
+):
+    """An org holding the sample's CRM data: `quotaboard run` with credentials in the
+    environment and no CRM files in the landing folder extracts every object, loads the files
+    it wrote and publishes the same attainment as a run over the sample's own files."""
+    import shutil
+
+    from dagster_project import cli
+
+    sample_landing, config = sample_company
+    fields, records = _sample_org_records(sample_landing / "crm")
+    fake = FakeSalesforce(fields, records).start()
+    try:
+        for k, v in _env(fake).items():
+            monkeypatch.setenv(k, v)
+        landing = tmp_path / "landing"
+        landing.mkdir()
+        shutil.copytree(sample_landing / "product_usage", landing / "product_usage")
+        home = tmp_path / "home"
+        code = cli.main(
+            ["run", "--landing", str(landing), "--config", str(config), "--home", str(home),
+             "--as-of", "2026-11-20"]
+        )  # fmt: skip
+    finally:
+        fake.stop()
+    assert code == 0
+    assert (landing / "crm" / "Opportunity").is_dir()
+    monkeypatch.delenv("SALESFORCE_USERNAME")
+    reference = tmp_path / "reference"
+    code = cli.main(
+        ["run", "--landing", str(sample_landing), "--config", str(config), "--home",
+         str(reference), "--as-of", "2026-11-20"]
+    )  # fmt: skip
+    assert code == 0
+
+    def attainment(h: Path) -> list[tuple]:
+        conn = duckdb.connect(str(h / "published" / "quotaboard.duckdb"), read_only=True)
+        try:
+            return conn.execute(
+                "select assignee_type, assignee_id, fiscal_period, metric, round(target, 6), "
+                "round(actual, 6) from marts.fct_quota_attainment order by all"
+            ).fetchall()
+        finally:
+            conn.close()
+
+    extracted, expected = attainment(home), attainment(reference)
+    assert extracted and extracted == expected
