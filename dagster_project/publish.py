@@ -50,26 +50,12 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.faults import PUBLISH_HALFWAY, fault_point
+from dagster_project.ingest.schema import HISTORY_COLUMNS, HISTORY_SCHEMA, HISTORY_TABLE
 
-HISTORY_SCHEMA = "history"
-HISTORY_TABLE = "attainment_history"
 HISTORY_MODEL = "fct_attainment_history"
 MARTS_SCHEMA = "marts"
 PUBLISHED_FILE = "quotaboard.duckdb"
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
-
-HISTORY_COLUMNS: dict[str, str] = {
-    "run_id": "VARCHAR",
-    "as_of": "DATE",
-    "published_at": "TIMESTAMP",
-    "assignee_type": "VARCHAR",
-    "assignee_id": "VARCHAR",
-    "fiscal_period": "VARCHAR",
-    "metric": "VARCHAR",
-    "target": "DOUBLE",
-    "actual": "DOUBLE",
-    "attainment": "DOUBLE",
-}
 
 
 class PublishError(RuntimeError):

@@ -64,13 +64,6 @@ warnings.filterwarnings(
 )
 
 
-def import_gx():
-    """``great_expectations``, imported lazily: the import takes seconds."""
-    import great_expectations as gx
-
-    return gx
-
-
 @dataclass
 class GuardResult:
     """What one guard (a suite, or a landing suite plus freshness) found."""
@@ -175,7 +168,7 @@ class QualityRunner:
     @property
     def context(self):
         if self._context is None:
-            gx = import_gx()
+            import great_expectations as gx
             from great_expectations.data_context.types.base import (
                 DataContextConfig,
                 InMemoryStoreBackendDefaults,
@@ -206,7 +199,7 @@ class QualityRunner:
 
     def _definition(self, suite_name: str):
         if suite_name not in self._definitions:
-            gx = import_gx()
+            import great_expectations as gx
             from great_expectations.core import ExpectationSuite
             from great_expectations.data_context.types.resource_identifiers import (
                 ExpectationSuiteIdentifier,
