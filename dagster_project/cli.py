@@ -1,11 +1,15 @@
 """``quotaboard``: run the nightly job in process, generate a fictional company, start the UI.
 
     quotaboard run [--landing DIR] [--config DIR] [--home DIR] [--as-of DATE] [--wait SECONDS]
-                   [--full-refresh]
+                   [--full-refresh] [--rebuild]
     quotaboard generate --out DIR [--scale N] [--seed S]
     quotaboard metrics --metrics M[,M] [--group-by D[,D]] [--where F] [--home DIR]
     quotaboard dev [--host 127.0.0.1] [--port 3000] [--home DIR] [--landing DIR] [--config DIR]
                    [--max-concurrent-runs N] [--instance-only]
+
+A ``run`` whose landing files, config, as_of and code are unchanged since the last run that
+completed every step publishes that run's verified build again instead of rebuilding it
+(``dagster_project.run_inputs``; ``--rebuild`` runs every step).
 
 ``run`` exits 0 when the marts were published, 1 when the run failed (nothing published: the
 previous published files are untouched), 2 on a usage error or when another run holds the
@@ -24,6 +28,8 @@ import time
 import warnings
 from datetime import date
 from pathlib import Path
+
+from dagster_project.settings import company_timezone, today_in
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -285,7 +291,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     lock_path = home / "run.lock"
     try:
         with run_lock(lock_path, timeout=wait, owner="quotaboard run"):
-            return _run_locked(landing, config, home, as_of, full_refresh=args.full_refresh)
+            return _run_locked(
+                landing,
+                config,
+                home,
+                as_of,
+                full_refresh=args.full_refresh,
+                rebuild=args.rebuild,
+            )
     except RunLockBusy as busy:
         _err(f"error: {busy}. Wait for it to finish (or pass --wait SECONDS).")
         return EXIT_USAGE
@@ -330,7 +343,12 @@ def _dbt_full_refresh(enabled: bool):
 
 
 def _run_locked(
-    landing: Path, config: Path, home: Path, as_of: str, full_refresh: bool = False
+    landing: Path,
+    config: Path,
+    home: Path,
+    as_of: str,
+    full_refresh: bool = False,
+    rebuild: bool = False,
 ) -> int:
     import dagster as dg
 
@@ -349,9 +367,29 @@ def _run_locked(
     paths = QuotaboardPaths(
         landing_dir=str(landing), config_dir=str(config), home_dir=str(home), as_of=as_of
     )
+    from dagster_project import run_inputs
     from dagster_project.definitions import build_defs
+    from dagster_project.defs.board import BOARD_KEY
     from dagster_project.defs.publish import PUBLISHED_KEY
     from dagster_project.defs.transform.assets import AS_OF_TAG
+
+    published_path = home / "published" / "quotaboard.duckdb"
+    warehouse_path = home / "warehouse" / "quotaboard.duckdb"
+    blocked = run_inputs.reuse_blocked_by(config, full_refresh, rebuild)
+    fp = None
+    reuse = None
+    if blocked is None:
+        effective_as_of = as_of or today_in(company_timezone(config)).isoformat()
+        fp = run_inputs.fingerprint(landing, config, effective_as_of)
+        reuse = run_inputs.reusable_run(home, published_path, warehouse_path, fp)
+    if reuse is None:
+        run_inputs.forget(home)
+    else:
+        _out(
+            f"inputs unchanged since run {reuse.run_id} (landing files, config, as_of, code): "
+            "publishing its verified build again; loaders, dbt, guards and docs skipped "
+            "(--rebuild runs every step)"
+        )
 
     defs = build_defs(paths)
     _out(f"  definitions loaded in {time.monotonic() - t0:.1f}s")
@@ -380,10 +418,14 @@ def _run_locked(
                 "dagster/max_retries": "0",
                 **({"quotaboard/full_refresh": "true"} if full_refresh else {}),
                 **({AS_OF_TAG: as_of} if as_of else {}),
+                **({"quotaboard/reused_build_of": reuse.run_id} if reuse else {}),
             },
+            asset_selection=[PUBLISHED_KEY, BOARD_KEY] if reuse else None,
         )
     elapsed = time.monotonic() - t0
     run_id = result.run_id
+    if result.success and fp is not None:
+        run_inputs.remember(home, published_path, warehouse_path, run_id, fp)
     # Exit 0 whenever the marts were published (overview.md: non-zero only when nothing was);
     # a step that failed after the publish (the board, the docs site) is reported as a warning.
     ok = _published(result, PUBLISHED_KEY)
@@ -519,6 +561,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="full_refresh",
         action="store_true",
         help="rebuild from raw: read every landing file again and run dbt with --full-refresh",
+    )
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help=(
+            "run every step even when the inputs are unchanged since the last complete run "
+            "(by default such a run publishes that run's verified build again)"
+        ),
     )
     run.add_argument(
         "--wait",

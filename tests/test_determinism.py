@@ -54,7 +54,8 @@ def test_same_input_publishes_same_marts(sample_company, tmp_path):
         parquet_snapshot(home),
         history(home),
     )
-    assert run(landing, config, home) == 0
+    # --rebuild: the same inputs built again (not the first build reused).
+    assert run(landing, config, home, extra=("--rebuild",)) == 0
     second, second_parquet, second_history = (
         marts_snapshot(home),
         parquet_snapshot(home),

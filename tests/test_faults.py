@@ -39,21 +39,25 @@ RUN_METADATA_COLUMNS = {"run_id", "published_at", "loaded_at", "_loaded_at", "bu
 # helpers
 
 
-def quotaboard_cmd(landing: Path, config: Path, home: Path) -> list[str]:
+def quotaboard_cmd(
+    landing: Path, config: Path, home: Path, extra: tuple[str, ...] = ()
+) -> list[str]:
     return [
         sys.executable, "-m", "dagster_project.cli", "run",
         "--landing", str(landing), "--config", str(config), "--home", str(home),
-        "--as-of", AS_OF,
+        "--as-of", AS_OF, *extra,
     ]  # fmt: skip
 
 
-def start_run(landing: Path, config: Path, home: Path, **env: str) -> subprocess.Popen:
+def start_run(
+    landing: Path, config: Path, home: Path, extra: tuple[str, ...] = (), **env: str
+) -> subprocess.Popen:
     """``quotaboard run`` as its own process group (a kill takes the dbt child with it)."""
     full_env = {k: v for k, v in os.environ.items() if k != FAULT_ENV}
     full_env.update(env)
     log = open(home.parent / f"{home.name}-run-{time.monotonic_ns()}.log", "w")  # noqa: SIM115
     return subprocess.Popen(
-        quotaboard_cmd(landing, config, home),
+        quotaboard_cmd(landing, config, home, extra),
         cwd=REPO,
         env=full_env,
         stdout=log,
@@ -62,8 +66,17 @@ def start_run(landing: Path, config: Path, home: Path, **env: str) -> subprocess
     )
 
 
-def run(landing: Path, config: Path, home: Path, timeout: float = 900, **env: str) -> int:
-    proc = start_run(landing, config, home, **env)
+def run(
+    landing: Path,
+    config: Path,
+    home: Path,
+    timeout: float = 900,
+    extra: tuple[str, ...] = (),
+    **env: str,
+) -> int:
+    """``quotaboard run`` to its end; ``extra``: more arguments (``("--rebuild",)`` to run
+    every step on inputs the last complete run already built)."""
+    proc = start_run(landing, config, home, extra, **env)
     try:
         return proc.wait(timeout=timeout)
     finally:

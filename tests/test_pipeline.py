@@ -102,12 +102,21 @@ def test_sample_run_publishes(first_run):
 
 
 def test_second_run_same_numbers_and_history_grows(first_run):
+    """Rule (run_inputs): a run whose inputs are unchanged since the last complete run
+    publishes that run's verified build again (a new run in the history, a new board) without
+    loading, building or validating anything."""
     assert first_run["code"] == 0
     home: Path = first_run["home"]
     published = home / "published" / "quotaboard.duckdb"
+    board = home / "published" / "board" / "index.html"
     before = attainment(published)
+    board_before = board.stat().st_mtime_ns
     code, out, err, _ = run_cli(*first_run["args"], "--as-of", AS_OF)
     assert code == 0, out + err
+    assert "inputs unchanged since run" in out
+    assert "ok  published/warehouse" in out and "ok  published/board" in out
+    assert "dbt_models" not in out and "raw/messages" not in out
+    assert board.stat().st_mtime_ns != board_before
     assert attainment(published) == before
     conn = duckdb.connect(str(published), read_only=True)
     try:
@@ -117,6 +126,16 @@ def test_second_run_same_numbers_and_history_grows(first_run):
     finally:
         conn.close()
     assert runs == (2, 2 * len(before))
+
+
+@pytest.mark.slow
+def test_rebuild_runs_every_step_on_unchanged_inputs(first_run):
+    """Rule (run_inputs): --rebuild (like --full-refresh) never reuses the last build."""
+    assert first_run["code"] == 0
+    code, out, err, _ = run_cli(*first_run["args"], "--as-of", AS_OF, "--rebuild")
+    assert code == 0, out + err
+    assert "inputs unchanged" not in out
+    assert "ok  dbt_models" in out
 
 
 def test_dbt_unit_tests(first_run):

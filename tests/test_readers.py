@@ -104,7 +104,8 @@ def test_readers_undisturbed_by_back_to_back_runs(sample_company, tmp_path):
         )  # fmt: skip
     time.sleep(3)
     try:
-        codes = [run(landing, config, home) for _ in range(2)]
+        # --rebuild: two whole runs (loaders, dbt, guards, publish) while the readers read.
+        codes = [run(landing, config, home, extra=("--rebuild",)) for _ in range(2)]
     finally:
         stop.touch()
         for proc, _ in readers.values():

@@ -143,30 +143,61 @@ def read_crm_batch(
     conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None
 ) -> pd.DataFrame:
     """The newly loaded rows of ``raw.<table>`` with their computed columns."""
-    where, params = _since_filter(since)
-    sql = crm_batch_sql(table, table_columns(conn, RAW_SCHEMA, table))
-    return _frame(conn, f"{sql}{where} order by _source_file, _source_line", params)
+    return _frame(conn, *batch_sql(conn, table, since))
 
 
 def read_messages_batch(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> pd.DataFrame:
-    where, params = _since_filter(since)
-    ts = parse_sql('"timestamp"', "timestamp")
-    sql = (
-        f"select message_id, type, timestamp, _is_valid_json, _source_file, _source_line, "
-        f"_loaded_at, "
-        f"case when not _is_valid_json or type is distinct from 'track' then null "
-        f"else {_text('message_id')} is not null end as message_id__present, "
-        f"case when not _is_valid_json or type not in ('track', 'group') then null "
-        f"else ({ts}) is not null end as timestamp__parses "
-        f"from {RAW_SCHEMA}.{MESSAGES_TABLE}{where} order by _source_file, _source_line"
-    )
-    return _frame(conn, sql, params)
+    return _frame(conn, *batch_sql(conn, MESSAGES_TABLE, since))
 
 
 def read_batch(conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None) -> pd.DataFrame:
     if table == MESSAGES_TABLE:
         return read_messages_batch(conn, since)
     return read_crm_batch(conn, table, since)
+
+
+def batch_sql(
+    conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None
+) -> tuple[str, list]:
+    """The query :func:`read_batch` runs (ordered by file and line) and its parameters."""
+    where, params = _since_filter(since)
+    if table == MESSAGES_TABLE:
+        ts = parse_sql('"timestamp"', "timestamp")
+        sql = (
+            f"select message_id, type, timestamp, _is_valid_json, _source_file, _source_line, "
+            f"_loaded_at, "
+            f"case when not _is_valid_json or type is distinct from 'track' then null "
+            f"else {_text('message_id')} is not null end as message_id__present, "
+            f"case when not _is_valid_json or type not in ('track', 'group') then null "
+            f"else ({ts}) is not null end as timestamp__parses "
+            f"from {RAW_SCHEMA}.{MESSAGES_TABLE}"
+        )
+    else:
+        sql = crm_batch_sql(table, table_columns(conn, RAW_SCHEMA, table))
+    return f"{sql}{where} order by _source_file, _source_line", params
+
+
+def iter_batch(
+    conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The rows :func:`read_batch` returns, streamed as DataFrames of at most about
+    ``chunk_rows`` rows (DuckDB vectors of 2,048 rows), in file and line order. ``ROW_INDEX``
+    numbers the rows across chunks, so a failing row is located the same way as in one
+    batch. At least one (possibly empty) DataFrame is yielded, so an empty batch is still
+    validated (its table-level expectations run)."""
+    sql, params = batch_sql(conn, table, since)
+    result = conn.execute(sql, params)
+    vectors = max(1, chunk_rows // 2048)
+    offset = 0
+    while True:
+        df = result.fetch_df_chunk(vectors)
+        if offset and df.empty:
+            return
+        df.insert(0, ROW_INDEX, range(offset, offset + len(df)))
+        offset += len(df)
+        yield df
+        if len(df) < vectors * 2048:
+            return
 
 
 def read_mart(conn: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:

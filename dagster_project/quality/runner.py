@@ -30,6 +30,7 @@ from dagster_project.quality.suites import (
     FRESHNESS_SUITE,
     SUITES_DIR,
     WARN,
+    is_row_wise,
     landing_suite_name,
     load_suite,
     mart_suite_name,
@@ -37,6 +38,8 @@ from dagster_project.quality.suites import (
 
 SITE_NAME = "quotaboard"
 SAMPLE_SIZE = 10
+# Rows per part of a row-wise landing batch (about 60 MB of pandas per 100,000 messages).
+LANDING_CHUNK_ROWS = 500_000
 _LINEAGE = ("_source_file", "_source_line")
 _KEYS = (
     "id",
@@ -75,6 +78,9 @@ class GuardResult:
     failures: list[dict] = field(default_factory=list)  # one per failed expectation
     sample: list[dict] = field(default_factory=list)  # failing rows, at most SAMPLE_SIZE
     data_docs: str = ""
+    # Per expectation (its failure key): values judged (element count minus missing), so the
+    # parts of a batch validated one by one combine into the batch's own percentages.
+    judged: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     @property
     def success_percent(self) -> float:
@@ -109,6 +115,43 @@ class GuardResult:
             data_docs=self.data_docs or other.data_docs,
         )
 
+    @classmethod
+    def combine_parts(cls, parts: list[GuardResult]) -> GuardResult:
+        """One suite's results on consecutive parts of a batch (row-wise suites only, see
+        ``suites.is_row_wise``) as the result on the whole batch: an expectation fails when
+        it fails on any part; its unexpected count is the sum over the parts and its
+        unexpected percent is of the values judged in all parts together, as GX computes it
+        on one DataFrame; the sample keeps the first failing rows in file order."""
+        first = parts[0]
+        failures: dict[tuple, dict] = {}
+        judged: dict[tuple, int] = {}
+        for part in parts:
+            for key, n in part.judged.items():
+                judged[key] = judged.get(key, 0) + n
+            for f in part.failures:
+                key = _failure_key(f)
+                if key not in failures:
+                    failures[key] = dict(f)
+                    continue
+                kept = failures[key]
+                if f.get("unexpected_count") is not None:
+                    kept["unexpected_count"] = int(kept.get("unexpected_count") or 0) + int(
+                        f["unexpected_count"]
+                    )
+        for key, f in failures.items():
+            if f.get("unexpected_count") is not None and judged.get(key):
+                f["unexpected_percent"] = 100.0 * f["unexpected_count"] / judged[key]
+        return cls(
+            suite=first.suite,
+            row_count=sum(p.row_count for p in parts),
+            evaluated=first.evaluated,
+            successful=first.evaluated - len(failures),
+            failures=list(failures.values()),
+            sample=[row for p in parts for row in p.sample][:SAMPLE_SIZE],
+            data_docs=next((p.data_docs for p in reversed(parts) if p.data_docs), ""),
+            judged=judged,
+        )
+
     def summary(self) -> str:
         """One line per guard: each failed expectation, its severity, count and where (up to
         three failing rows as ``file:line`` or their keys)."""
@@ -122,6 +165,10 @@ class GuardResult:
             count = f.get("unexpected_count")
             parts.append(f"[{f['severity']}] {tag}: {count if count is not None else 'failed'}{at}")
         return f"{self.suite}: " + "; ".join(parts)
+
+
+def _failure_key(failure: dict) -> tuple:
+    return (failure["expectation"], failure.get("column") or "", failure.get("why") or "")
 
 
 def _locate(row: dict) -> str:
@@ -262,15 +309,18 @@ class QualityRunner:
         for r in result.results:
             cfg = r.expectation_config
             severity = getattr(cfg.severity, "value", str(cfg.severity))
-            guard.evaluated += 1
-            if r.success:
-                guard.successful += 1
-                continue
             kwargs = cfg.kwargs or {}
             pair = [kwargs.get("column_A", ""), kwargs.get("column_B", "")]
             column = kwargs.get("column") or ",".join(kwargs.get("column_list") or pair).strip(",")
             res = r.result or {}
             meta = cfg.meta or {}
+            if res.get("element_count") is not None:
+                key = (cfg.type, column, meta.get("why", ""))
+                guard.judged[key] = int(res["element_count"]) - int(res.get("missing_count") or 0)
+            guard.evaluated += 1
+            if r.success:
+                guard.successful += 1
+                continue
             failure = {
                 "expectation": cfg.type,
                 "column": column,
@@ -308,14 +358,29 @@ def validate_landing(
     table: str,
     as_of: date,
     since: datetime | None = None,
+    chunk_rows: int = LANDING_CHUNK_ROWS,
 ) -> GuardResult:
     """The landing suite of ``raw.<table>`` on the rows loaded after ``since`` plus the
-    freshness suite on the whole table (newest timestamp before the end of the as_of day)."""
+    freshness suite on the whole table (newest timestamp before the end of the as_of day).
+
+    A row-wise suite (every landing suite of raw.messages, the large table) is validated on
+    parts of at most about ``chunk_rows`` rows streamed from DuckDB, and the parts' results
+    combined (:meth:`GuardResult.combine_parts`): memory stays bounded however many rows a
+    full rebuild loads (GX validates pandas DataFrames). Each part is one validation in the
+    Data Docs site."""
+    suite_name = landing_suite_name(table)
     with batches.read_only(warehouse_path) as conn:
-        batch = batches.read_batch(conn, table, since)
         settings = batches.read_settings(conn)
         fresh = batches.read_freshness(conn, table, as_of, settings)
-    landing = runner.validate(landing_suite_name(table), batch, build_docs=False)
+        if is_row_wise(load_suite(suite_name, runner.suites_dir)):
+            parts = [
+                runner.validate(suite_name, part, build_docs=False)
+                for part in batches.iter_batch(conn, table, since, chunk_rows)
+            ]
+            landing = GuardResult.combine_parts(parts)
+        else:
+            batch = batches.read_batch(conn, table, since)
+            landing = runner.validate(suite_name, batch, build_docs=False)
     freshness = runner.validate(
         FRESHNESS_SUITE,
         fresh,

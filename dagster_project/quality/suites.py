@@ -591,6 +591,26 @@ def load_suite(name: str, directory: Path = SUITES_DIR) -> dict:
     return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
 
 
+# Expectations whose verdict on a table is the sum of their verdicts on any split of its rows
+# (each row is judged alone; the column set is the same in every part). A suite made only of
+# these can be validated part by part, so a batch never has to fit in memory at once.
+ROW_WISE_EXPECTATIONS = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_table_columns_to_match_set",
+    }
+)
+
+
+def is_row_wise(suite: dict) -> bool:
+    """True when every expectation of ``suite`` is in :data:`ROW_WISE_EXPECTATIONS`."""
+    return all(e["type"] in ROW_WISE_EXPECTATIONS for e in suite.get("expectations", []))
+
+
 if __name__ == "__main__":
     for p in write_suites():
         print(p)
