@@ -22,21 +22,11 @@ import lxml.html
 import pytest
 
 from dagster_project.board import BoardError, board_path, load_board, render_board, write_board
-from dagster_project.board.browser import find_chromium
+from dagster_project.board.browser import CHROMIUM_ARGS, find_chromium
 from dagster_project.board.render import payload_of
 from dagster_project.defs.board import BOARD_KEY, company_board
 from dagster_project.resources import QuotaboardPaths
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EVIL_NAME = '<script>alert("pwned")</script> & Sons'
 EVIL_MISSION = "<img src=x onerror=alert(1)> wins </script>"
 AS_OF = date(2026, 11, 20)

@@ -139,21 +139,10 @@ def crm_batch_sql(table: str, columns: list[str]) -> str:
     return f'select {", ".join(picks)} from {RAW_SCHEMA}."{table}"'
 
 
-def read_crm_batch(
-    conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None
-) -> pd.DataFrame:
-    """The newly loaded rows of ``raw.<table>`` with their computed columns."""
-    return _frame(conn, *batch_sql(conn, table, since))
-
-
-def read_messages_batch(conn: duckdb.DuckDBPyConnection, since: datetime | None) -> pd.DataFrame:
-    return _frame(conn, *batch_sql(conn, MESSAGES_TABLE, since))
-
-
 def read_batch(conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None) -> pd.DataFrame:
-    if table == MESSAGES_TABLE:
-        return read_messages_batch(conn, since)
-    return read_crm_batch(conn, table, since)
+    """The rows of ``raw.<table>`` loaded after ``since`` (all when None), with the computed
+    columns the landing suite judges, in file and line order."""
+    return _frame(conn, *batch_sql(conn, table, since))
 
 
 def batch_sql(
