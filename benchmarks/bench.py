@@ -1,7 +1,7 @@
 """Quotaboard at scale: the plain-pass floor, a full rebuild, a no-op run and a one-day run.
 
     python benchmarks/bench.py [--scale N] [--runs K] [--quick] [--out DIR] [--results DIR]
-                               [--memory-limit 3GB] [--max-minutes M] [--skip LIST]
+                               [--memory-limit 2GB] [--max-minutes M] [--skip LIST]
                                [--code HEAD|<commit>|worktree] [--no-bytecode-cache] [--profile]
 
 (``make bench ARGS="--scale 20"``). Steps:
@@ -244,7 +244,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "bench", help="data folder")
     p.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks" / "results")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--memory-limit", default="3GB", help="duckdb_memory_limit in settings.yml")
+    p.add_argument(
+        "--memory-limit",
+        default="2GB",
+        help="duckdb_memory_limit in settings.yml (2GB keeps DuckDB and Python under 3 GB)",
+    )
     p.add_argument("--max-minutes", type=float, default=90.0, help="budget for repetitions")
     p.add_argument(
         "--skip",

@@ -1,7 +1,8 @@
 """The benchmark's floor measures the real work: the plain pass's aggregates equal an
 independent Python computation over the same landing files (the generated sample company,
 with its invalid lines, duplicates, late arrivals, deltas and unparsable CRM values), and the
-one-day helper adds a day the plain pass then counts."""
+one-day helper adds a day the plain pass then counts; the report's memory verdict counts
+failed runs."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from benchmarks.oneday import add_day, remove_added  # noqa: E402
 from benchmarks.plain import run_plain_pass  # noqa: E402
+from benchmarks.proctree import Measurement  # noqa: E402
+from benchmarks.report import GB, Series, targets  # noqa: E402
 
 TZ = "America/New_York"
 
@@ -188,3 +191,32 @@ def test_plain_pass_skips_what_is_not_a_countable_track(tmp_path, line):
     assert messages == {("ws-1", "SSO", date(2026, 1, 1)): 1}
     assert won == {("005A", date(2026, 1, 1), "USD"): Decimal("100.00")}
     assert summary.message_lines == 2
+
+
+def _measurement(returncode: int, peak_mb: float) -> Measurement:
+    return Measurement(
+        command=["quotaboard", "run"],
+        returncode=returncode,
+        wall_s=10.0,
+        cpu_s=9.0,
+        peak_tree_rss_mb=peak_mb,
+        max_single_rss_mb=peak_mb,
+        samples=1,
+        stdout="",
+        stderr="",
+        load_before=(0.0, 0.0, 0.0),
+        load_after=(0.0, 0.0, 0.0),
+    )
+
+
+def test_peak_memory_target_counts_failed_runs():
+    """A run that failed (out of memory, say) still peaked: the memory verdict includes it,
+    and a failed series gives no ratio."""
+    series = {
+        "plain": Series("plain", "floor", [_measurement(0, 1_000.0)]),
+        "full": Series("full", "rebuild", [_measurement(1, 5_000.0)]),
+    }
+    by_name = {t.name: t for t in targets(series, scale=200)}
+    assert by_name["peak memory < 3 GB"].value == pytest.approx(5_000.0 / GB)
+    assert by_name["peak memory < 3 GB"].verdict.startswith("missed")
+    assert by_name["full rebuild / plain pass <= 3"].value is None

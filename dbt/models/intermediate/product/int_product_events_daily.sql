@@ -47,6 +47,7 @@ usable as (
         and timestamp_utc is not null
 ),
 
+{% if is_incremental() %}
 -- The few columns the dates and scope are decided on, computed once (timestamp parsing is
 -- the costly part of a scan).
 usable_keys as {{ cte_materialized() }} (
@@ -58,7 +59,6 @@ usable_keys as {{ cte_materialized() }} (
     from usable
 ),
 
-{% if is_incremental() %}
 state as (
     select
         max(max_loaded_at) as high_water_mark,
@@ -103,22 +103,56 @@ bounds as (
 ),
 {% endif %}
 
--- Dedup: the first copy of a messageId by _source_file, _source_line, looking at every copy of
--- the messageIds that have a copy in the re-processed dates.
+{% if is_incremental() -%}
+-- The messageIds with a track copy in the re-processed dates.
 scope_ids as (
     select distinct usable_keys.message_id
     from usable_keys
     where usable_keys.message_type = 'track'
         and usable_keys.message_date >= (select bounds.reprocess_from from bounds)
 ),
+{%- endif %}
 
-tracks as (
+-- Dedup: the first copy of a messageId by _source_file, _source_line, looking at every copy
+-- (track or group) of the messageIds in scope: on an incremental run those with a track copy
+-- in the re-processed dates, on a full build all of them. (A line without a messageId is a bad
+-- track or a group call, never a track to keep.)
+scoped as (
     select usable.*
     from usable
-    where usable.message_id in (select scope_ids.message_id from scope_ids)
+    where usable.message_id is not null
+    {%- if is_incremental() %}
+        and usable.message_id in (select scope_ids.message_id from scope_ids)
+    {%- endif %}
+),
+
+-- Only the messageIds with more than one copy need their copies ordered; they are few, and
+-- ordering every line was the costly part of the dedup.
+repeated_ids as (
+    select scoped.message_id
+    from scoped
+    group by scoped.message_id
+    having count(*) > 1
+),
+
+first_copies_of_repeated as (
+    select scoped.*
+    from scoped
+    where scoped.message_id in (select repeated_ids.message_id from repeated_ids)
     qualify row_number() over (
-        partition by usable.message_id order by usable._source_file, usable._source_line
+        partition by scoped.message_id order by scoped._source_file, scoped._source_line
     ) = 1
+),
+
+tracks as (
+    select scoped.*
+    from scoped
+    where scoped.message_id not in (select repeated_ids.message_id from repeated_ids)
+
+    union all
+
+    select first_copies_of_repeated.*
+    from first_copies_of_repeated
 ),
 
 tracks_in_scope as (
@@ -139,15 +173,36 @@ user_group_calls as (
     ) = 1
 ),
 
-with_workspace as (
+-- Only tracks without context.groupId use the fallback (most tracks have one).
+tracks_without_context as (
+    select *
+    from tracks_in_scope
+    where context_group_id is null
+),
+
+with_fallback as (
     {{ asof_left_join_value(
-        'tracks_in_scope', 'user_group_calls', key='user_id',
+        'tracks_without_context', 'user_group_calls', key='user_id',
         left_time='timestamp_utc', right_time='timestamp_utc',
         value='group_id', value_alias='fallback_group_id'
     ) }}
 ),
 
-aggregated as (
+with_workspace as (
+    select
+        tracks_in_scope.*,
+        cast(null as {{ dbt.type_string() }}) as fallback_group_id
+    from tracks_in_scope
+    where tracks_in_scope.context_group_id is not null
+
+    union all
+
+    select *
+    from with_fallback
+),
+
+-- One row per deduplicated track event, with the columns of its row in the aggregate.
+events as (
     select
         with_workspace.message_date,
         coalesce(with_workspace.context_group_id, with_workspace.fallback_group_id) as workspace_id,
@@ -158,30 +213,40 @@ aggregated as (
         with_workspace.feature,
         with_workspace.event,
         with_workspace._source_file,
-        count(*) as event_count,
-        {{ array_first_n(
-            sorted_list_agg(
-                struct_of([
-                    ['timestamp_utc', 'with_workspace.timestamp_utc'],
-                    ['message_id', 'with_workspace.message_id'],
-                ]),
-                order_by='with_workspace.timestamp_utc, with_workspace.message_id'
-            ),
-            'any_value(ctx.activation_min_events)'
-        ) }} as first_events,
-        coalesce(
-            {{ sorted_list_agg(
-                'with_workspace.message_id',
-                order_by='with_workspace.message_id',
-                filter=array_has('ctx.install_events', 'with_workspace.event')
-            ) }},
-            {{ empty_array('string') }}
-        ) as install_message_ids,
-        max(with_workspace._loaded_at) as max_loaded_at,
-        any_value(ctx.settings_key) as settings_key
+        with_workspace.timestamp_utc,
+        with_workspace.message_id,
+        with_workspace._loaded_at,
+        {{ array_has('ctx.install_events', 'with_workspace.event') }} as is_install,
+        ctx.activation_min_events,
+        ctx.settings_key
     from with_workspace
     cross join ctx
-    group by all
+),
+
+-- Each event's rank in its row (by timestamp, then messageId) and its row's event count.
+ranked_events as (
+    select
+        events.*,
+        row_number() over (
+            partition by
+                events.message_date, events.workspace_id, events.workspace_source,
+                events.feature, events.event, events._source_file
+            order by events.timestamp_utc, events.message_id
+        ) as event_rank,
+        count(*) over (
+            partition by
+                events.message_date, events.workspace_id, events.workspace_source,
+                events.feature, events.event, events._source_file
+        ) as event_count
+    from events
+),
+
+-- One row per (message_date, workspace_id, workspace_source, feature, event, _source_file):
+-- its event count, first activation_min_events events and install messageIds. The arrays are
+-- built without list aggregate states on DuckDB (see macro events_daily_rows: they cannot
+-- spill, and there is about one event per row).
+aggregated as (
+    {{ events_daily_rows('ranked_events') }}
 ),
 
 -- Empty-date markers: delete+insert only replaces the dates present in the batch, so every
