@@ -6,17 +6,20 @@ imported once (module-scoped runner): the first test pays the import.
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
+import weakref
 from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from dagster_project.ingest.schema import create_empty_tables
-from dagster_project.quality import suites
+from dagster_project.quality import batches, suites
 from dagster_project.quality.runner import QualityRunner, validate_landing, validate_mart
 
 AS_OF = date(2026, 3, 1)
@@ -128,6 +131,19 @@ def test_good_batch_passes(runner, tmp_path):
     assert guard.row_count == 2
     assert guard.success_percent == 100.0
     assert Path(guard.data_docs).name == "index.html" and Path(guard.data_docs).exists()
+
+
+def test_a_validated_batch_is_not_kept_in_memory(runner):
+    """GX caches the batch it validated; the runner drops it, so a large batch does not stay
+    resident in the run's process while dbt builds beside it."""
+    batch = pd.DataFrame(
+        {batches.ROW_INDEX: [0], "rate": [1.1], "iso_code": ["EUR"], "start_date": ["2026-01-01"]}
+    )
+    runner.validate(suites.landing_suite_name("dated_conversion_rate"), batch, build_docs=False)
+    alive = weakref.ref(batch)
+    del batch
+    gc.collect()
+    assert alive() is None
 
 
 def test_null_id_warns_with_the_row_in_the_sample(runner, tmp_path):
