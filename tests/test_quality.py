@@ -326,6 +326,47 @@ def test_mart_suite(runner, tmp_path):
     assert guard.sample[0]["assignee_id"] == "T1"
 
 
+def test_mart_suite_reads_the_columns_it_judges_and_the_row_keys(runner, tmp_path, monkeypatch):
+    """A mart is validated on the columns its suite names plus the keys a failing row is
+    reported with, not on every column (the credit mart's text columns would dominate the run's
+    memory); the verdict and the reported row are the same."""
+    wh = make_warehouse(tmp_path)
+    make_scorecards(wh, "great")
+    conn = duckdb.connect(str(wh))
+    try:
+        conn.execute("alter table marts.fct_scorecards add column story varchar default 'long'")
+    finally:
+        conn.close()
+    suite = suites.load_suite(suites.mart_suite_name("fct_scorecards"), suites.SUITES_DIR)
+    judged = suites.suite_columns(suite)
+    assert "status" in judged and "story" not in judged
+    validated: list[list[str]] = []
+    validate = runner.validate
+
+    def recording(suite_name, df, *args, **kwargs):
+        validated.append(list(df.columns))
+        return validate(suite_name, df, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "validate", recording)
+    guard = validate_mart(runner, wh, "fct_scorecards")
+    assert guard.severity == "ERROR"
+    assert failed_columns(guard) == {"status": "critical"}
+    assert guard.sample[0]["assignee_id"] == "T1" and guard.sample[0]["fiscal_period"]
+    assert "story" not in validated[0] and set(judged) <= set(validated[0])
+
+
+def test_suite_columns_is_none_when_an_expectation_names_no_column():
+    suite = {
+        "expectations": [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}},
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+        ]
+    }
+    assert suites.suite_columns(suite) is None
+    suite["expectations"].pop()
+    assert suites.suite_columns(suite) == ["a"]
+
+
 def test_negative_attainment_from_a_clawback_is_not_blocked(runner, tmp_path):
     wh = make_warehouse(tmp_path)
     make_scorecards(wh, "on_track", clawback=True)

@@ -189,8 +189,13 @@ def iter_batch(
             return
 
 
-def read_mart(conn: duckdb.DuckDBPyConnection, model: str) -> pd.DataFrame:
-    return _frame(conn, f'select * from marts."{model}"', [])
+def read_mart(
+    conn: duckdb.DuckDBPyConnection, model: str, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """``marts.<model>``: every column, or only ``columns`` (what its suite reads: the credit
+    lines' text columns are most of the mart's memory)."""
+    picks = ", ".join(_quote(c) for c in columns) if columns else "*"
+    return _frame(conn, f'select {picks} from marts."{model}"', [])
 
 
 @dataclass(frozen=True)

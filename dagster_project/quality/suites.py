@@ -611,6 +611,25 @@ def is_row_wise(suite: dict) -> bool:
     return all(e["type"] in ROW_WISE_EXPECTATIONS for e in suite.get("expectations", []))
 
 
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+
+def suite_columns(suite: dict) -> list[str] | None:
+    """The columns ``suite``'s expectations read, in order of first use; None when one of them
+    names no column (it may read the whole table), so the caller reads every column."""
+    columns: list[str] = []
+    for expectation in suite.get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        if "row_condition" in kwargs:
+            return None
+        named = [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)]
+        named += list(kwargs.get("column_list") or [])
+        if not named:
+            return None
+        columns += named
+    return list(dict.fromkeys(columns))
+
+
 if __name__ == "__main__":
     for p in write_suites():
         print(p)
