@@ -63,6 +63,11 @@ def insert(path: Path, table: str, rows: list[dict], loaded_at: datetime = LOADE
         conn.close()
 
 
+def execute(path: Path, sql: str) -> None:
+    with duckdb.connect(str(path)) as conn:
+        conn.execute(sql)
+
+
 def opportunity(**overrides) -> dict:
     row = {
         "id": "006A",
@@ -332,11 +337,7 @@ def test_mart_suite_reads_the_columns_it_judges_and_the_row_keys(runner, tmp_pat
     memory); the verdict and the reported row are the same."""
     wh = make_warehouse(tmp_path)
     make_scorecards(wh, "great")
-    conn = duckdb.connect(str(wh))
-    try:
-        conn.execute("alter table marts.fct_scorecards add column story varchar default 'long'")
-    finally:
-        conn.close()
+    execute(wh, "alter table marts.fct_scorecards add column story varchar default 'long'")
     suite = suites.load_suite(suites.mart_suite_name("fct_scorecards"), suites.SUITES_DIR)
     judged = suites.suite_columns(suite)
     assert "status" in judged and "story" not in judged
@@ -377,11 +378,7 @@ def test_negative_attainment_from_a_clawback_is_not_blocked(runner, tmp_path):
 def test_elapsed_outside_0_1_blocks(runner, tmp_path):
     wh = make_warehouse(tmp_path)
     make_scorecards(wh, "on_track")
-    conn = duckdb.connect(str(wh))
-    try:
-        conn.execute("update marts.fct_scorecards set elapsed = 1.5 where assignee_id = 'P1'")
-    finally:
-        conn.close()
+    execute(wh, "update marts.fct_scorecards set elapsed = 1.5 where assignee_id = 'P1'")
     guard = validate_mart(runner, wh, "fct_scorecards")
     assert guard.severity == "ERROR"
     assert failed_columns(guard) == {"elapsed": "critical"}

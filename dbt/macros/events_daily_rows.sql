@@ -1,8 +1,7 @@
 {#- The rows of int_product_events_daily, from its ranked events.
 
     `events`: a relation (CTE name) with one row per deduplicated track event and the columns
-      the grain (message_date, workspace_id, workspace_source, feature, event, _source_file),
-      timestamp_utc, message_id, _loaded_at,
+      of `grain` (the list of the row's key columns), timestamp_utc, message_id, _loaded_at,
       is_install (the event is one of install_events), activation_min_events, settings_key,
       event_rank (1, 2, ... by timestamp_utc then message_id within the grain) and
       event_count (events in the grain).
@@ -20,18 +19,15 @@
     - Spark (spark__) has no frame bounds other than literals; its aggregates fall back to
       sort-based aggregation and spill, so it groups. first_events collects only the events
       ranked within activation_min_events. -#}
-{% macro events_daily_rows(events) -%}
-    {{ return(adapter.dispatch('events_daily_rows', 'quotaboard')(events)) }}
+{% macro events_daily_rows(events, grain) -%}
+    {{ return(adapter.dispatch('events_daily_rows', 'quotaboard')(events, grain)) }}
 {%- endmacro %}
 
-{% macro default__events_daily_rows(events) -%}
+{% macro default__events_daily_rows(events, grain) -%}
     select
-        {{ events }}.message_date,
-        {{ events }}.workspace_id,
-        {{ events }}.workspace_source,
-        {{ events }}.feature,
-        {{ events }}.event,
-        {{ events }}._source_file,
+        {%- for column in grain %}
+        {{ events }}.{{ column }},
+        {%- endfor %}
         {{ events }}.event_count,
         list({{ struct_of([
             ['timestamp_utc', events ~ '.timestamp_utc'],
@@ -60,13 +56,7 @@
     from {{ events }}
     window
         in_grain as (
-            partition by
-                {{ events }}.message_date,
-                {{ events }}.workspace_id,
-                {{ events }}.workspace_source,
-                {{ events }}.feature,
-                {{ events }}.event,
-                {{ events }}._source_file
+            partition by {{ events }}.{{ grain | join(', ' ~ events ~ '.') }}
         ),
         in_time as (
             in_grain order by {{ events }}.timestamp_utc, {{ events }}.message_id
@@ -74,14 +64,11 @@
     qualify {{ events }}.event_rank = 1
 {%- endmacro %}
 
-{% macro spark__events_daily_rows(events) -%}
+{% macro spark__events_daily_rows(events, grain) -%}
     select
-        {{ events }}.message_date,
-        {{ events }}.workspace_id,
-        {{ events }}.workspace_source,
-        {{ events }}.feature,
-        {{ events }}.event,
-        {{ events }}._source_file,
+        {%- for column in grain %}
+        {{ events }}.{{ column }},
+        {%- endfor %}
         count(*) as event_count,
         {{ sorted_list_agg(
             struct_of([
@@ -102,11 +89,5 @@
         max({{ events }}._loaded_at) as max_loaded_at,
         max({{ events }}.settings_key) as settings_key
     from {{ events }}
-    group by
-        {{ events }}.message_date,
-        {{ events }}.workspace_id,
-        {{ events }}.workspace_source,
-        {{ events }}.feature,
-        {{ events }}.event,
-        {{ events }}._source_file
+    group by {{ events }}.{{ grain | join(', ' ~ events ~ '.') }}
 {%- endmacro %}

@@ -26,6 +26,11 @@
     )
 }}
 
+{#- The grain: one row per these columns. -#}
+{%- set grain = [
+    'message_date', 'workspace_id', 'workspace_source', 'feature', 'event', '_source_file'
+] %}
+
 with ctx as (
     select
         timezone,
@@ -228,16 +233,10 @@ ranked_events as (
     select
         events.*,
         row_number() over (
-            partition by
-                events.message_date, events.workspace_id, events.workspace_source,
-                events.feature, events.event, events._source_file
+            partition by events.{{ grain | join(', events.') }}
             order by events.timestamp_utc, events.message_id
         ) as event_rank,
-        count(*) over (
-            partition by
-                events.message_date, events.workspace_id, events.workspace_source,
-                events.feature, events.event, events._source_file
-        ) as event_count
+        count(*) over (partition by events.{{ grain | join(', events.') }}) as event_count
     from events
 ),
 
@@ -246,7 +245,7 @@ ranked_events as (
 -- built without list aggregate states on DuckDB (see macro events_daily_rows: they cannot
 -- spill, and there is about one event per row).
 aggregated as (
-    {{ events_daily_rows('ranked_events') }}
+    {{ events_daily_rows('ranked_events', grain) }}
 ),
 
 -- Empty-date markers: delete+insert only replaces the dates present in the batch, so every
