@@ -14,22 +14,33 @@ completed every step publishes that run's verified build again instead of rebuil
 ``run`` exits 0 when the marts were published, 1 when the run failed (nothing published: the
 previous published files are untouched), 2 on a usage error or when another run holds the
 home's run lock.
+
+This module parses the arguments and calls: ``resources.resolve_paths`` (the folders of
+``run`` and ``dev``: arguments over ``QUOTABOARD_*`` over the sample), ``keys`` (tags and the
+run's as_of), ``run_inputs`` (reuse of the last build), ``ingest.manifest``
+(``--full-refresh``), ``run_report`` (progress lines, failure and summary), ``dev`` and
+``metrics_query``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
-import re
 import sys
 import time
 import warnings
-from datetime import date
 from pathlib import Path
 
-from dagster_project.settings import company_timezone, today_in
+from dagster_project.keys import (
+    AS_OF_TAG,
+    FULL_REFRESH_TAG,
+    MAX_RETRIES_TAG,
+    REUSED_BUILD_TAG,
+    SOURCE_TAG,
+    parse_as_of,
+    resolve_as_of,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -44,285 +55,47 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-# --------------------------------------------------------------------------------------------
-# progress: a Dagster logger that prints one line per step
+def _folders(args: argparse.Namespace, as_of: str | None = None):
+    """The command's ``QuotaboardPaths`` (``resources.resolve_paths``: ``--landing``,
+    ``--config``, ``--home`` over the environment over the sample); None, after a message,
+    when the landing or config folder does not exist."""
+    from dagster_project.resources import resolve_paths
 
-
-class _Progress(logging.Handler):
-    def __init__(self, stream) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.stream = stream
-        self.started: dict[str, float] = {}
-        self.assets: dict[str, int] = {}
-        self.checks: dict[str, list[int]] = {}
-
-    def _say(self, msg: str) -> None:
-        self.stream.write(msg + "\n")
-        self.stream.flush()
-
-    @staticmethod
-    def _label(step_key: str) -> str:
-        return step_key.replace("__", "/")
-
-    def emit(self, record: logging.LogRecord) -> None:  # noqa: D102
-        meta = getattr(record, "dagster_meta", None) or {}
-        event = meta.get("dagster_event")
-        if event is None:
-            return
-        kind = event.event_type_value
-        step = event.step_key or ""
-        if kind == "STEP_START":
-            self.started[step] = time.monotonic()
-            if step.startswith("dbt"):
-                self._say(f"  .. {self._label(step)} (dbt build: models, then their tests)")
-        elif kind == "ASSET_MATERIALIZATION":
-            self.assets[step] = self.assets.get(step, 0) + 1
-        elif kind == "ASSET_CHECK_EVALUATION":
-            passed = bool(getattr(event.event_specific_data, "passed", True))
-            counts = self.checks.setdefault(step, [0, 0])
-            counts[0 if passed else 1] += 1
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-            secs = time.monotonic() - self.started.get(step, time.monotonic())
-            detail = []
-            if self.assets.get(step, 0) > 1:
-                detail.append(f"{self.assets[step]} assets")
-            if step in self.checks:
-                ok, bad = self.checks[step]
-                detail.append(f"{ok} checks passed" + (f", {bad} failed" if bad else ""))
-            status = "ok " if kind == "STEP_SUCCESS" else "FAILED"
-            extra = f" ({', '.join(detail)})" if detail else ""
-            self._say(f"  {status} {self._label(step)}  {secs:.1f}s{extra}")
-        elif kind == "STEP_SKIPPED":
-            self._say(f"  skipped {self._label(step)} (an upstream step failed)")
-
-
-def _progress_logger(stream):
-    import dagster as dg
-
-    @dg.logger(description="quotaboard run: one line per step")
-    def quotaboard_progress(_init_context):
-        lg = logging.Logger("quotaboard_progress", level=logging.DEBUG)
-        lg.addHandler(_Progress(stream))
-        return lg
-
-    return quotaboard_progress
+    paths = resolve_paths(args.landing, args.config, args.home, as_of)
+    for label, folder in (("landing", paths.landing), ("config", paths.config)):
+        if not folder.is_dir():
+            _err(f"error: the {label} folder {folder} does not exist")
+            return None
+    return paths
 
 
 # --------------------------------------------------------------------------------------------
 # run
 
 
-MAX_MESSAGE_LINES = 20
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def _failure_messages(result) -> list[str]:
-    """What went wrong, as the failing steps describe it (a dg.Failure's description, else the
-    error's message), without tracebacks; steps failing the same way share one line."""
-    by_text: dict[str, list[str]] = {}
-    run_failure: str | None = None
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            data = event.step_failure_data
-            label = (event.step_key or "").replace("__", "/")
-            text = None
-            if data.user_failure_data is not None and data.user_failure_data.description:
-                text = data.user_failure_data.description
-            elif data.error is not None:
-                err = data.error
-                # Unwrap Dagster's "Error occurred while executing ..." wrappers.
-                while err.cause is not None and err.cls_name in (
-                    "DagsterExecutionStepExecutionError",
-                    "DagsterUserCodeExecutionError",
-                ):
-                    err = err.cause
-                text = err.message.strip()
-            by_text.setdefault(_ANSI.sub("", text or "failed"), []).append(label)
-        elif event.event_type_value == "RUN_FAILURE" and run_failure is None:
-            err = getattr(event.event_specific_data, "error", None)
-            if err is not None:
-                run_failure = _ANSI.sub("", err.message.strip())
-    messages = []
-    for text, labels in by_text.items():
-        more = f" (and {len(labels) - 1} more steps)" if len(labels) > 1 else ""
-        lines = text.splitlines()
-        if len(lines) > MAX_MESSAGE_LINES:
-            rest = len(lines) - MAX_MESSAGE_LINES
-            lines = [*lines[:MAX_MESSAGE_LINES], f"... and {rest} more lines (Dagster event log)"]
-        messages.append(f"{labels[0]}{more}: " + "\n".join(lines))
-    if not messages and run_failure:
-        messages.append(run_failure)
-    return messages
-
-
-def _failed_guards(result) -> tuple[list[str], list[str]]:
-    """(blocking, warning) lines for the checks of the run that failed: the guard's asset and
-    name and its description (a GX guard's names each failed expectation and where its first
-    failing rows are; a dbt test's gives its failing row count)."""
-    import dagster as dg
-
-    blocking: list[str] = []
-    warning: list[str] = []
-    for event in result.all_events:
-        if event.event_type_value != "ASSET_CHECK_EVALUATION":
-            continue
-        data = event.event_specific_data
-        if getattr(data, "passed", True):
-            continue
-        label = f"{data.asset_key.to_user_string()} {data.check_name}"
-        text = _ANSI.sub("", (data.description or "").strip())
-        meta = data.metadata or {}
-        failed_rows = meta.get("dagster_dbt/failed_row_count")
-        if failed_rows is not None:
-            text = (text + f" ({failed_rows.value} failing rows)").strip()
-        target = blocking if data.severity == dg.AssetCheckSeverity.ERROR else warning
-        target.append(f"{label}: {text or 'failed'}")
-    return blocking, warning
-
-
-def _published(result, key) -> bool:
-    return any(
-        e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == key
-        for e in result.all_events
-    )
-
-
-_PLURAL = {"team": "teams", "person": "people"}
-
-
-def _summary(paths, run_id: str, started_at: float) -> list[str]:
-    import duckdb
-
-    lines: list[str] = []
-    # Landing files and rows (from the loaders' manifest in the working database).
-    with contextlib.suppress(duckdb.Error, OSError):
-        conn = duckdb.connect(str(paths.warehouse_path), read_only=True)
-        try:
-            files, rows, new_files, new_rows = conn.execute(
-                """
-                select count(*), coalesce(sum(row_count), 0),
-                       count(*) filter (where epoch(loaded_at) >= ?),
-                       coalesce(sum(row_count) filter (where epoch(loaded_at) >= ?), 0)
-                from raw.load_manifest
-                """,
-                [started_at - 5, started_at - 5],
-            ).fetchone()
-            lines.append(
-                f"landing: {files} files, {rows} rows ({new_files} files, {new_rows} rows "
-                "read this run)"
-            )
-        finally:
-            conn.close()
-
-    published = paths.published_dir / "quotaboard.duckdb"
-    if not published.exists():
-        return lines
-    with contextlib.suppress(duckdb.Error, OSError):
-        conn = duckdb.connect(str(published), read_only=True)
-        try:
-            with contextlib.suppress(duckdb.Error):
-                as_of = conn.execute(
-                    "select max(as_of) from marts.fct_attainment_history where run_id = ?",
-                    [run_id],
-                ).fetchone()[0]
-                if as_of is not None:
-                    lines.append(f"as of: {as_of}")
-                for kind, n, med, at_or_above in conn.execute(
-                    """
-                    with years as (
-                        select p.fiscal_period from marts.dim_fiscal_periods p
-                        where p.period_type = 'year' and ? between p.period_start and p.period_end
-                    )
-                    select s.assignee_type, count(*), median(s.weighted_attainment),
-                           count(*) filter (where s.weighted_attainment >= 1)
-                    from marts.fct_scorecards s join years using (fiscal_period)
-                    group by 1 order by 1 desc
-                    """,
-                    [as_of],
-                ).fetchall():
-                    med_txt = "n/a" if med is None else f"{med:.0%}"
-                    lines.append(
-                        f"{_PLURAL.get(kind, kind)} (fiscal year to date): {n} with quotas, "
-                        f"median attainment "
-                        f"{med_txt}, {at_or_above} at or above 100%"
-                    )
-            with contextlib.suppress(duckdb.Error):
-                reasons = conn.execute(
-                    """
-                    select reason, sum(row_count) from marts.fct_quota_exceptions
-                    group by 1 order by 2 desc, 1
-                    """
-                ).fetchall()
-                total = sum(int(r[1] or 0) for r in reasons)
-                detail = ", ".join(f"{r}: {int(n or 0)}" for r, n in reasons)
-                lines.append(f"exceptions: {total}" + (f" ({detail})" if detail else ""))
-        finally:
-            conn.close()
-    lines.append(f"published: {published}")
-    lines.append(f"parquet:   {paths.published_dir / 'parquet'}")
-    for extra in ("docs/index.html", "board/index.html", "quality"):
-        if (paths.published_dir / extra).exists():
-            lines.append(f"           {paths.published_dir / extra}")
-    return lines
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project.resources import paths_from_env
     from dagster_project.run_lock import RunLockBusy, default_timeout, run_lock
 
-    env = paths_from_env()
-    landing = Path(args.landing or env.landing_dir).resolve()
-    config = Path(args.config or env.config_dir).resolve()
-    home = Path(args.home or env.home_dir).resolve()
-    as_of = args.as_of if args.as_of is not None else env.as_of
+    as_of = args.as_of if args.as_of is not None else paths_from_env().as_of
     if as_of:
         try:
-            as_of = date.fromisoformat(as_of).isoformat()
+            as_of = parse_as_of(as_of)
         except ValueError:
             _err(f"error: --as-of {as_of!r} is not a date (YYYY-MM-DD)")
             return EXIT_USAGE
-    for label, folder in (("landing", landing), ("config", config)):
-        if not folder.is_dir():
-            _err(f"error: the {label} folder {folder} does not exist")
-            return EXIT_USAGE
+    paths = _folders(args, as_of)
+    if paths is None:
+        return EXIT_USAGE
     wait = default_timeout() if args.wait is None else args.wait
 
-    home.mkdir(parents=True, exist_ok=True)
-    lock_path = home / "run.lock"
+    paths.home.mkdir(parents=True, exist_ok=True)
     try:
-        with run_lock(lock_path, timeout=wait, owner="quotaboard run"):
-            return _run_locked(
-                landing,
-                config,
-                home,
-                as_of,
-                full_refresh=args.full_refresh,
-                rebuild=args.rebuild,
-            )
+        with run_lock(paths.lock_path, timeout=wait, owner="quotaboard run"):
+            return _run_locked(paths, full_refresh=args.full_refresh, rebuild=args.rebuild)
     except RunLockBusy as busy:
         _err(f"error: {busy}. Wait for it to finish (or pass --wait SECONDS).")
         return EXIT_USAGE
-
-
-def _forget_loaded_files(warehouse_path: Path) -> int:
-    """``--full-refresh``: empty the loaders' manifest, so every landing file is read again
-    (each in place of its old rows). Returns the number of files forgotten."""
-    import duckdb
-
-    from dagster_project.ingest.manifest import MANIFEST
-
-    if not warehouse_path.exists():
-        return 0
-    conn = duckdb.connect(str(warehouse_path))
-    try:
-        try:
-            (n,) = conn.execute(f"select count(*) from {MANIFEST}").fetchone()
-        except duckdb.CatalogException:
-            return 0
-        conn.execute(f"delete from {MANIFEST}")
-        return int(n)
-    finally:
-        conn.close()
 
 
 @contextlib.contextmanager
@@ -342,46 +115,33 @@ def _dbt_full_refresh(enabled: bool):
             os.environ["DBT_FULL_REFRESH"] = old
 
 
-def _run_locked(
-    landing: Path,
-    config: Path,
-    home: Path,
-    as_of: str,
-    full_refresh: bool = False,
-    rebuild: bool = False,
-) -> int:
+def _run_locked(paths, full_refresh: bool = False, rebuild: bool = False) -> int:
+    """The nightly job, in process, on ``paths`` (a ``QuotaboardPaths``; the run lock held)."""
     import dagster as dg
 
-    from dagster_project.resources import QuotaboardPaths
+    from dagster_project import run_inputs, run_report
+    from dagster_project.ingest.manifest import forget_loaded_files
 
+    landing, config, home, as_of = paths.landing, paths.config, paths.home, paths.as_of
     _out(f"quotaboard run: landing {landing}, config {config}, home {home}")
     _out(f"as of {as_of or 'today (company time zone)'}")
     if full_refresh:
-        forgotten = _forget_loaded_files(home / "warehouse" / "quotaboard.duckdb")
+        forgotten = forget_loaded_files(paths.warehouse_path)
         _out(
             f"full refresh: reloading every landing file ({forgotten} were loaded before), "
             "dbt --full-refresh"
         )
     t0 = time.monotonic()
     started_at = time.time()
-    paths = QuotaboardPaths(
-        landing_dir=str(landing), config_dir=str(config), home_dir=str(home), as_of=as_of
-    )
-    from dagster_project import run_inputs
     from dagster_project.definitions import build_defs
-    from dagster_project.defs.board import BOARD_KEY
-    from dagster_project.defs.publish import PUBLISHED_KEY
-    from dagster_project.defs.transform.assets import AS_OF_TAG
+    from dagster_project.keys import BOARD_KEY, PUBLISHED_KEY
 
-    published_path = home / "published" / "quotaboard.duckdb"
-    warehouse_path = home / "warehouse" / "quotaboard.duckdb"
     blocked = run_inputs.reuse_blocked_by(config, full_refresh, rebuild)
     fp = None
     reuse = None
     if blocked is None:
-        effective_as_of = as_of or today_in(company_timezone(config)).isoformat()
-        fp = run_inputs.fingerprint(landing, config, effective_as_of)
-        reuse = run_inputs.reusable_run(home, published_path, warehouse_path, fp)
+        fp = run_inputs.fingerprint(landing, config, resolve_as_of(as_of, config_dir=config))
+        reuse = run_inputs.reusable_run(home, paths.published_path, paths.warehouse_path, fp)
     if reuse is None:
         run_inputs.forget(home)
     else:
@@ -394,7 +154,7 @@ def _run_locked(
     defs = build_defs(paths)
     _out(f"  definitions loaded in {time.monotonic() - t0:.1f}s")
     job = defs.resolve_job_def("nightly").with_logger_defs(
-        {"quotaboard_progress": _progress_logger(sys.stdout)}
+        {"quotaboard_progress": run_report.progress_logger(sys.stdout)}
     )
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
@@ -414,47 +174,30 @@ def _run_locked(
             run_config={"loggers": {"quotaboard_progress": {}}},
             # No run-level retry: a daemon on this home must not re-run a CLI run.
             tags={
-                "quotaboard/source": "cli",
-                "dagster/max_retries": "0",
-                **({"quotaboard/full_refresh": "true"} if full_refresh else {}),
+                SOURCE_TAG: "cli",
+                MAX_RETRIES_TAG: "0",
+                **({FULL_REFRESH_TAG: "true"} if full_refresh else {}),
                 **({AS_OF_TAG: as_of} if as_of else {}),
-                **({"quotaboard/reused_build_of": reuse.run_id} if reuse else {}),
+                **({REUSED_BUILD_TAG: reuse.run_id} if reuse else {}),
             },
             asset_selection=[PUBLISHED_KEY, BOARD_KEY] if reuse else None,
         )
     elapsed = time.monotonic() - t0
-    run_id = result.run_id
     if result.success and fp is not None:
-        run_inputs.remember(home, published_path, warehouse_path, run_id, fp)
+        run_inputs.remember(home, paths.published_path, paths.warehouse_path, result.run_id, fp)
     # Exit 0 whenever the marts were published (overview.md: non-zero only when nothing was);
     # a step that failed after the publish (the board, the docs site) is reported as a warning.
-    ok = _published(result, PUBLISHED_KEY)
-    blocking, warnings_ = _failed_guards(result)
-    if not ok:
-        _out("")
-        _err(f"FAILED after {elapsed:.1f}s (run {run_id}): nothing was published.")
-        for guard in blocking:
-            _err(f"  blocking guard failed: {guard}")
-        messages = _failure_messages(result) or ["the run failed (see the Dagster event log)"]
-        for msg in messages:
-            _err(f"  {msg}")
-        for guard in warnings_:
-            _err(f"  warning: {guard}")
-        if any(m.startswith("dbt_models") for m in messages):
-            _err(f"  dbt output: {log_path}")
-        if (home / "published" / "quotaboard.duckdb").exists():
-            _err(f"  the previous {home / 'published' / 'quotaboard.duckdb'} is unchanged")
-        return EXIT_FAILED
-    _out("")
-    _out(f"published in {elapsed:.1f}s (run {run_id})")
-    for line in _summary(paths, run_id, started_at):
-        _out(f"  {line}")
-    for guard in warnings_:
-        _out(f"  warning: {guard}")
-    if not result.success:
-        for msg in _failure_messages(result):
-            _out(f"  warning: after publishing, {msg}")
-    return EXIT_OK
+    published = run_report.report(
+        result,
+        paths,
+        published_key=PUBLISHED_KEY,
+        elapsed=elapsed,
+        started_at=started_at,
+        log_path=log_path,
+        out=_out,
+        err=_err,
+    )
+    return EXIT_OK if published else EXIT_FAILED
 
 
 # --------------------------------------------------------------------------------------------
@@ -479,16 +222,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     """Become ``dagster dev`` (webserver + daemon) on ``<home>/dagster`` (see ``dev.py``)."""
     from dagster_project.dev import dagster_dev_command, dev_environment, ensure_instance_yaml
-    from dagster_project.resources import paths_from_env
 
-    env_paths = paths_from_env()
-    home = Path(args.home or env_paths.home_dir).resolve()
-    landing = Path(args.landing or env_paths.landing_dir).resolve()
-    config = Path(args.config or env_paths.config_dir).resolve()
-    for label, folder in (("landing", landing), ("config", config)):
-        if not folder.is_dir():
-            _err(f"error: the {label} folder {folder} does not exist")
-            return EXIT_USAGE
+    paths = _folders(args)
+    if paths is None:
+        return EXIT_USAGE
+    home, landing, config = paths.home, paths.landing, paths.config
     if not 0 < args.port < 65536:
         _err(f"error: --port {args.port} is not a TCP port (1-65535)")
         return EXIT_USAGE
@@ -516,9 +254,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     """MetricFlow on the published numbers: ``mf query`` (or ``mf list``) in ``<home>/semantic/``
     against a private copy of ``published/quotaboard.duckdb`` (see ``metrics_query``)."""
     from dagster_project.metrics_query import MetricsQueryError, query_args, run_mf
-    from dagster_project.resources import paths_from_env
+    from dagster_project.resources import resolve_paths
 
-    home = Path(args.home or paths_from_env().home_dir).resolve()
+    home = resolve_paths(home=args.home).home
     if args.list:
         mf_args = ["list", "metrics"]
         if args.metrics:

@@ -20,12 +20,13 @@ then never touched.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-WRITER_TAG = "quotaboard/writer"  # defs/ops.py WRITER_TAG (not imported: no definitions here)
+from dagster_project.atomic import write_text_atomic
+from dagster_project.keys import WRITER_TAG
+
 MANAGED_MARKER = "# Managed by quotaboard: delete this line to edit this file by hand."
 DEFAULT_MAX_CONCURRENT_RUNS = 1
 DEFAULT_DEV_LOCK_TIMEOUT_SECONDS = "60"
@@ -73,9 +74,7 @@ def ensure_instance_yaml(
         current = path.read_text(encoding="utf-8")
         if not current.startswith(MANAGED_MARKER) or current == text:
             return path, False
-    tmp = path.with_name(".dagster.yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
     return path, True
 
 

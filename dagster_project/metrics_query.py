@@ -36,9 +36,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.atomic import copy_file_atomic
 from dagster_project.run_lock import RunLockBusy, run_lock
 
-PUBLISHED_FILE = "quotaboard.duckdb"
 SEMANTIC_DIR = "semantic"
 LOCK_WAIT_SECONDS = 120.0
 
@@ -59,7 +59,9 @@ class SemanticWorkspace:
 
     @property
     def published(self) -> Path:
-        return self.home / "published" / PUBLISHED_FILE
+        from dagster_project.resources import QuotaboardPaths
+
+        return QuotaboardPaths(home_dir=str(self.home)).published_path
 
     @property
     def manifest(self) -> Path:
@@ -110,15 +112,6 @@ def manifest_database(semantic_manifest: Path) -> str:
     return names.pop()
 
 
-def _copy_atomically(source: Path, destination: Path) -> None:
-    tmp = destination.with_name(f".{destination.name}.tmp")
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _signature(path: Path) -> dict[str, int]:
     st = path.stat()
     return {"inode": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
@@ -152,8 +145,8 @@ def prepare_workspace(home: Path) -> SemanticWorkspace:
 
     ws.manifest.parent.mkdir(parents=True, exist_ok=True)
     source_manifest = source_semantic_manifest()
-    _copy_atomically(source_manifest, ws.manifest)
-    _copy_atomically(DBT_PROJECT_DIR / "dbt_project.yml", ws.root / "dbt_project.yml")
+    copy_file_atomic(source_manifest, ws.manifest)
+    copy_file_atomic(DBT_PROJECT_DIR / "dbt_project.yml", ws.root / "dbt_project.yml")
 
     copy = ws.root / f"{manifest_database(ws.manifest)}.duckdb"
     (ws.root / "profiles.yml").write_text(_profiles_yml(copy), encoding="utf-8")
@@ -164,7 +157,7 @@ def prepare_workspace(home: Path) -> SemanticWorkspace:
     except (OSError, ValueError):
         current = None
     if current != signature or not copy.exists():
-        _copy_atomically(ws.published, copy)
+        copy_file_atomic(ws.published, copy)
         Path(f"{copy}.wal").unlink(missing_ok=True)
         signature_file.write_text(json.dumps(signature), encoding="utf-8")
     return ws

@@ -12,8 +12,9 @@ next publish.
 Algorithm of :func:`publish_warehouse` (one working-database connection, one writer, under the
 run lock):
 
-1. ``ensure_history_table``: the history master ``history.attainment_history`` lives in the
-   working database, outside every schema dbt rebuilds, so a full refresh cannot lose it.
+1. ``ensure_history_table`` (``dagster_project.ingest.schema``): the history master
+   ``history.attainment_history`` lives in the working database, outside every schema dbt
+   rebuilds, so a full refresh cannot lose it.
 2. ``recover_interrupted_publish``: finish a publish killed between its two renames (from its
    journal) and remove what a publish killed earlier left behind.
    ``reconcile_history``: if the currently published file holds runs the master lacks (a
@@ -50,7 +51,12 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.faults import PUBLISH_HALFWAY, fault_point
-from dagster_project.ingest.schema import HISTORY_COLUMNS, HISTORY_SCHEMA, HISTORY_TABLE
+from dagster_project.ingest.schema import (
+    HISTORY_COLUMNS,
+    HISTORY_SCHEMA,
+    HISTORY_TABLE,
+    ensure_history_table,
+)
 
 HISTORY_MODEL = "fct_attainment_history"
 MARTS_SCHEMA = "marts"
@@ -82,13 +88,6 @@ def _q(name: str) -> str:
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def ensure_history_table(conn: duckdb.DuckDBPyConnection) -> None:
-    """Create ``history.attainment_history`` (the master of published history) if missing."""
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
-    body = ", ".join(f"{_q(c)} {t}" for c, t in HISTORY_COLUMNS.items())
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_SCHEMA}.{HISTORY_TABLE} ({body})")
 
 
 def _relations(conn: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
@@ -237,7 +236,7 @@ def recover_interrupted_publish(published_dir: Path) -> bool:
 
 def _read_as_of(conn: duckdb.DuckDBPyConnection) -> date | None:
     with contextlib.suppress(duckdb.Error):
-        row = conn.execute("select max(as_of) from intermediate.int_run_context").fetchone()
+        row = conn.execute("select max(as_of) from staging.stg_config__run_context").fetchone()
         if row and row[0] is not None:
             return row[0]
     return None
@@ -254,7 +253,7 @@ def publish_warehouse(
 ) -> PublishResult:
     """Publish schema ``marts`` of the working database (see the module docstring).
 
-    ``as_of`` defaults to ``intermediate.int_run_context.as_of`` (the date dbt used).
+    ``as_of`` defaults to ``staging.stg_config__run_context.as_of`` (the date dbt used).
     ``before_replace`` is called after every new file is complete and before anything is
     renamed (tests use it to fail a publish at its most delicate point).
     """

@@ -3,7 +3,9 @@
 Every path derives from four settings so that the command line, the schedule and the tests
 agree: the landing folder, the config folder, the home (all outputs and internal state) and
 the run's ``as_of`` date. Environment variables give the defaults, so `dagster dev` and
-`quotaboard run` see the same home.
+`quotaboard run` see the same home (:func:`resolve_paths`: the command line's folders over the
+environment's over the sample's). Every path under ``published/`` that more than one module
+needs is a property here (``published_path``, ``parquet_link``, ``docs_page``, ...).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 from pathlib import Path
 
 import dagster as dg
+
+from dagster_project.publish import PARQUET_LINK, PUBLISHED_FILE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LANDING = REPO_ROOT / "seeds" / "landing"
@@ -50,6 +54,31 @@ class QuotaboardPaths(dg.ConfigurableResource):
         return self.home / "published"
 
     @property
+    def published_path(self) -> Path:
+        """``published/quotaboard.duckdb``: the marts readers open."""
+        return self.published_dir / PUBLISHED_FILE
+
+    @property
+    def parquet_link(self) -> Path:
+        """``published/parquet``: a link to one complete set of Parquet files."""
+        return self.published_dir / PARQUET_LINK
+
+    @property
+    def docs_page(self) -> Path:
+        """``published/docs/index.html``: the metric catalogue (``defs/catalogue.py``)."""
+        return self.published_dir / "docs" / "index.html"
+
+    @property
+    def board_page(self) -> Path:
+        """``published/board/index.html``: the company board (``board/build.py``)."""
+        return self.published_dir / "board" / "index.html"
+
+    @property
+    def quality_dir(self) -> Path:
+        """``published/quality/``: the Great Expectations report (``quality/runner.py``)."""
+        return self.published_dir / "quality"
+
+    @property
     def lock_path(self) -> Path:
         return self.home / "run.lock"
 
@@ -61,4 +90,22 @@ def paths_from_env() -> QuotaboardPaths:
         config_dir=os.environ.get("QUOTABOARD_CONFIG", str(SAMPLE_CONFIG)),
         home_dir=os.environ.get("QUOTABOARD_HOME", str(DEFAULT_HOME)),
         as_of=os.environ.get("QUOTABOARD_AS_OF", ""),
+    )
+
+
+def resolve_paths(
+    landing: str | Path | None = None,
+    config: str | Path | None = None,
+    home: str | Path | None = None,
+    as_of: str | None = None,
+) -> QuotaboardPaths:
+    """The folders of a ``quotaboard`` command: each one given (``--landing``, ``--config``,
+    ``--home``, ``--as-of``), else the environment's (:func:`paths_from_env`), else the
+    sample's; folders as absolute paths. Nothing is checked or created here."""
+    env = paths_from_env()
+    return QuotaboardPaths(
+        landing_dir=str(Path(landing or env.landing_dir).resolve()),
+        config_dir=str(Path(config or env.config_dir).resolve()),
+        home_dir=str(Path(home or env.home_dir).resolve()),
+        as_of=env.as_of if as_of is None else as_of,
     )

@@ -24,10 +24,10 @@ write-ahead log left over: another run, the daemon's say, that wrote either one,
 whose guards blocked, rules the reuse out) and the run's sources are local files.
 
 Never reused: ``--full-refresh`` or ``--rebuild``; a Salesforce extract or an object-store
-landing (their content is not visible before extracting); a fault or invariant break injected
-by the tests (``QUOTABOARD_FAULT``, ``QUOTABOARD_TEST_BREAK_INVARIANT``). Every run that does
-not reuse the build forgets the record before it starts, so a run that fails or is killed is
-never taken for a complete one.
+landing (their content is not visible before extracting); a fault injected by the tests
+(``QUOTABOARD_FAULT``). Every run that does not reuse the build forgets the record before it
+starts, so a run that fails or is killed is never taken for a complete one. The record is
+written atomically (``dagster_project.atomic``).
 """
 
 from __future__ import annotations
@@ -39,13 +39,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.atomic import write_text_atomic
 from dagster_project.resources import REPO_ROOT
 
 RECORD = "last-complete-run.json"
 CODE_DIRS = ("dagster_project", "dbt", "expectations")
 # Generated or run-time folders inside the code dirs (never inputs).
 _SKIP_DIRS = {"target", "logs", "dbt_packages", "__pycache__", ".pytest_cache", "uncommitted"}
-_INJECTED = ("QUOTABOARD_FAULT", "QUOTABOARD_TEST_BREAK_INVARIANT")
+_INJECTED = ("QUOTABOARD_FAULT",)
 
 
 def record_path(home: Path) -> Path:
@@ -164,11 +165,6 @@ def remember(home: Path, published: Path, warehouse: Path, run_id: str, fp: str)
     stamps = _stamps(published, warehouse)
     if stamps is None:
         return
-    path = record_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(
-        json.dumps({"run_id": run_id, "fingerprint": fp, "stamps": stamps}),
-        encoding="utf-8",
+    write_text_atomic(
+        record_path(home), json.dumps({"run_id": run_id, "fingerprint": fp, "stamps": stamps})
     )
-    os.replace(tmp, path)

@@ -116,17 +116,19 @@ def ensure_working_warehouse(
 
 
 def warehouse_as_of(warehouse_path: Path) -> str:
-    """The as_of date the working warehouse's last dbt build used (int_run_context)."""
+    """The as_of date the working warehouse's last dbt build used (stg_config__run_context)."""
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         try:
-            rows = con.execute("select as_of from intermediate.int_run_context").fetchall()
+            rows = con.execute("select as_of from staging.stg_config__run_context").fetchall()
         except duckdb.Error as exc:
             raise SparkBuildError(
-                f"{warehouse_path}: no intermediate.int_run_context ({exc}); "
+                f"{warehouse_path}: no staging.stg_config__run_context ({exc}); "
                 "run `quotaboard run` on this home first or pass --as-of"
             ) from exc
     if len(rows) != 1 or rows[0][0] is None:
-        raise SparkBuildError(f"{warehouse_path}: int_run_context has no as_of; pass --as-of")
+        raise SparkBuildError(
+            f"{warehouse_path}: stg_config__run_context has no as_of; pass --as-of"
+        )
     return rows[0][0].isoformat()
 
 

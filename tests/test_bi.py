@@ -82,8 +82,10 @@ def small_published(tmp_path) -> Path:
     conn = duckdb.connect(str(warehouse))
     try:
         conn.execute("CREATE SCHEMA marts")
-        conn.execute("CREATE SCHEMA intermediate")
-        conn.execute(f"CREATE TABLE intermediate.int_run_context AS SELECT DATE '{AS_OF}' AS as_of")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+        conn.execute(
+            f"CREATE TABLE staging.stg_config__run_context AS SELECT DATE '{AS_OF}' AS as_of"
+        )
         conn.execute(
             """
             CREATE TABLE marts.fct_quota_attainment AS SELECT * FROM (VALUES

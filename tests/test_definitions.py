@@ -53,7 +53,7 @@ def test_expected_asset_keys_and_groups(graph):
     assert assets["raw/messages"] == "raw"
     for mart in MARTS:
         assert assets[f"marts/{mart}"] == "marts", mart
-    assert assets["intermediate/int_run_context"] == "intermediate"
+    assert assets["staging/stg_config__run_context"] == "staging"
     assert assets["staging/stg_config__settings"] == "staging"
     assert assets["published/warehouse"] == "published"
     assert assets["published/docs"] == "published"

@@ -25,10 +25,12 @@ def build_marts(warehouse: Path, actual: float = 50.0, as_of: str = "2026-03-01"
     conn = duckdb.connect(str(warehouse))
     try:
         conn.execute("DROP SCHEMA IF EXISTS marts CASCADE")
-        conn.execute("DROP SCHEMA IF EXISTS intermediate CASCADE")
+        conn.execute("DROP SCHEMA IF EXISTS staging CASCADE")
         conn.execute("CREATE SCHEMA marts")
-        conn.execute("CREATE SCHEMA intermediate")
-        conn.execute(f"CREATE TABLE intermediate.int_run_context AS SELECT DATE '{as_of}' AS as_of")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+        conn.execute(
+            f"CREATE TABLE staging.stg_config__run_context AS SELECT DATE '{as_of}' AS as_of"
+        )
         conn.execute(
             f"""
             CREATE TABLE marts.fct_quota_attainment AS

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from dagster_project.defs.ops import NIGHTLY_CRON, build_nightly_schedule
-from dagster_project.defs.transform.assets import AS_OF_TAG
+from dagster_project.keys import AS_OF_TAG
 from dagster_project.settings import company_timezone
 
 

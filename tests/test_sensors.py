@@ -11,13 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.defs.sensors import (
-    SENSOR_ENV,
-    TRIGGER_TAG,
-    build_landing_sensor,
-    sensor_switched_on,
-)
-from dagster_project.defs.transform.assets import AS_OF_TAG
+from dagster_project.defs.sensors import SENSOR_ENV, build_landing_sensor, sensor_switched_on
+from dagster_project.keys import AS_OF_TAG, TRIGGER_TAG
 from dagster_project.settings import previous_day_in
 
 TZ = "America/New_York"

@@ -13,7 +13,10 @@ import contextlib
 import csv
 import hashlib
 import io
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -22,6 +25,8 @@ import pytest
 from dagster_project import cli
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
 
 AS_OF = "2026-11-20"  # the last day of the sample's data: fresh
 STALE_AS_OF = "2026-11-25"  # 4 days after the newest landing data; the limit is 26 hours
@@ -118,20 +123,51 @@ def test_negative_conversion_rate_used_by_a_won_deal_blocks(sample_company, home
     assert f"crm/DatedConversionRate.csv:{line}" in out
 
 
-def test_broken_invariant_in_a_mart_blocks_and_names_the_test(
-    sample_company, home_copy, monkeypatch
-):
-    """fct_scorecards is made to break weighted_attainment = sum(w * capped) / sum(w) through
-    a test-only environment switch read by the model (dbt/macros/test_only_invariant_break.sql);
-    no guard is changed."""
-    monkeypatch.setenv("QUOTABOARD_TEST_BREAK_INVARIANT", "weighted_attainment")
+def copy_of_the_code(dest: Path) -> Path:
+    """The package, the dbt project and the GX suites, copied to ``dest`` (without dbt's
+    outputs: the copy parses its own project on its first run)."""
+    skip = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__")
+    for name in ("dagster_project", "dbt", "expectations"):
+        shutil.copytree(REPO / name, dest / name, ignore=skip)
+    return dest
+
+
+def run_cli_from(code: Path, *args: str, timeout: float = 900) -> tuple[int, str]:
+    """``quotaboard run`` in a subprocess, from the code under ``code``."""
+    env = {k: v for k, v in os.environ.items() if k != "QUOTABOARD_FAULT"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(code), env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli", "run", *args],
+        cwd=code,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_broken_invariant_in_a_mart_blocks_and_names_the_test(sample_company, home_copy, tmp_path):
+    """fct_scorecards is made to break weighted_attainment = sum(w * capped) / sum(w): the run
+    uses a copy of the code whose model adds 0.5 to it, as a faulty edit of the model would;
+    no guard is changed. (The production model has no test hook. The data test runs in the
+    same ``dbt build`` as the model, while dbt's process holds the working database, so the
+    built table cannot be edited in between.)"""
+    code = copy_of_the_code(tmp_path / "code")
+    model = code / "dbt" / "models" / "marts" / "fct_scorecards.sql"
+    sql = model.read_text(encoding="utf-8")
+    right = "cast(weighted_attainment as double) as weighted_attainment"
+    assert sql.count(right) == 1, f"{model.name} no longer selects {right!r}: update this test"
+    wrong = "cast(weighted_attainment + 0.5 as double) as weighted_attainment"
+    model.write_text(sql.replace(right, wrong), encoding="utf-8")
     landing, config = sample_company
     before = published_hashes(home_copy)
-    code, out = run_cli(
+    exit_code, out = run_cli_from(
+        code,
         "--landing", str(landing), "--config", str(config), "--home", str(home_copy),
         "--as-of", AS_OF,
     )  # fmt: skip
-    assert_blocked(code, out, home_copy, before)
+    assert_blocked(exit_code, out, home_copy, before)
     assert "assert_weighted_attainment_formula" in out
 
 

@@ -17,9 +17,8 @@ from dagster_project.alerting import (
     format_failure,
     post_alert,
 )
+from dagster_project.keys import AS_OF_TAG, WILL_RETRY_TAG
 
-AS_OF_TAG = "quotaboard/as_of"  # defs/transform/assets.py (not imported: no dbt manifest here)
-WILL_RETRY_TAG = "dagster/will_retry"
 _WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
 
 

@@ -10,12 +10,9 @@ before anything was published.
 import dagster as dg
 
 from dagster_project.board import write_board
+from dagster_project.keys import BOARD_KEY, PUBLISHED_KEY
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_yaml
-
-from .publish import PUBLISHED_KEY
-
-BOARD_KEY = dg.AssetKey(["published", "board"])
 
 
 def board_show_people(paths: QuotaboardPaths) -> bool:

@@ -3,7 +3,8 @@
 After the publish, ``dbt docs generate --static`` runs against the working database (as_of and
 memory limit as the dbt build had them) into ``<home>/dbt/docs-target``, and its
 ``static_index.html`` (manifest and catalog inlined: it opens from disk, no server) replaces
-``<home>/published/docs/index.html`` by a temp file + rename, like every published file.
+``<home>/published/docs/index.html`` (``QuotaboardPaths.docs_page``) by a temp file + rename
+(``dagster_project.atomic``), like every published file.
 
 DuckDB has one writer per file: dbt opens the working database in a child process, so this
 asset opens no connection of its own while dbt runs (the publish before it has closed its
@@ -11,20 +12,19 @@ connection; the in-process executor runs one step at a time).
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from dagster_project.atomic import copy_file_atomic
+from dagster_project.keys import CATALOGUE_KEY, PUBLISHED_KEY, run_as_of
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_warehouse
 
-from .publish import PUBLISHED_KEY
-from .transform.assets import _environ, effective_as_of
+from .transform.assets import _environ
 
-CATALOGUE_KEY = dg.AssetKey(["published", "docs"])
 STATIC_PAGE = "static_index.html"
 
 
@@ -39,17 +39,6 @@ def docs_target_path(paths: QuotaboardPaths) -> Path:
     return target
 
 
-def replace_file(source: Path, destination: Path) -> None:
-    """Copy ``source`` onto ``destination`` atomically (temp file in the same folder, rename)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = destination.with_name(f".{destination.name}.tmp")
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, destination)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 @dg.asset(
     key=CATALOGUE_KEY,
     group_name="published",
@@ -62,7 +51,7 @@ def replace_file(source: Path, destination: Path) -> None:
 def metric_catalogue(
     context: dg.AssetExecutionContext, paths: QuotaboardPaths, dbt: DbtCliResource
 ) -> dg.MaterializeResult:
-    as_of = effective_as_of(context, paths)
+    as_of = run_as_of(context, paths)
     memory_limit = settings_from_warehouse(paths.warehouse_path).get("duckdb_memory_limit") or ""
     target = docs_target_path(paths)
     with _environ(
@@ -76,8 +65,8 @@ def metric_catalogue(
     page = target / STATIC_PAGE
     if not page.exists():
         raise dg.Failure(f"dbt docs generate --static wrote no {page}")
-    published = paths.published_dir / "docs" / "index.html"
-    replace_file(page, published)
+    published = paths.docs_page
+    copy_file_atomic(page, published)
     context.log.info(f"published the metric catalogue {published}")
     return dg.MaterializeResult(
         metadata={

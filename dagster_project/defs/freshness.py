@@ -24,11 +24,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from dagster_project.keys import PUBLISHED_KEY
 from dagster_project.resources import QuotaboardPaths, paths_from_env
 from dagster_project.settings import company_timezone, freshness_max_age_hours
 
-PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])  # defs/publish.py
-PUBLISHED_FILE = "quotaboard.duckdb"
 FRESHNESS_CHECK_NAME = "freshness"
 FRESHNESS_JOB_NAME = "freshness_checks"
 FRESHNESS_CRON = "30 * * * *"
@@ -106,13 +105,13 @@ def published_freshness(
     context: dg.AssetCheckExecutionContext, paths: QuotaboardPaths
 ) -> dg.AssetCheckResult:
     limit = freshness_max_age_hours(paths.config)
-    result = evaluate_freshness(paths.published_dir / PUBLISHED_FILE, limit)
+    result = evaluate_freshness(paths.published_path, limit)
     text = result.describe()
     (context.log.info if result.passed else context.log.error)(text)
     metadata: dict = {
         "max_age_hours": dg.MetadataValue.float(limit),
         "measured_from": result.measured_from,
-        "published_file": dg.MetadataValue.path(str(paths.published_dir / PUBLISHED_FILE)),
+        "published_file": dg.MetadataValue.path(str(paths.published_path)),
     }
     if result.age_hours is not None:
         metadata["age_hours"] = dg.MetadataValue.float(round(result.age_hours, 2))

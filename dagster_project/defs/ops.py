@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.keys import (
+    AS_OF_TAG,
+    MAX_RETRIES_TAG,
+    RETRY_ON_FAILURE_TAG,
+    WRITER_TAG,
+    WRITER_TAG_VALUE,
+)
 from dagster_project.resources import paths_from_env
 from dagster_project.settings import company_timezone, previous_day_in
 
-from .transform.assets import AS_OF_TAG
-
 NIGHTLY_CRON = "0 2 * * *"
 SCHEDULE_TIMEZONE = company_timezone(paths_from_env().config)
-WRITER_TAG = "quotaboard/writer"
-WRITER_TAG_VALUE = "warehouse"
 NIGHTLY_RUN_TAGS: dict[str, str] = {
     WRITER_TAG: WRITER_TAG_VALUE,
-    "dagster/max_retries": "1",
-    "dagster/retry_on_asset_or_op_failure": "false",
+    MAX_RETRIES_TAG: "1",
+    RETRY_ON_FAILURE_TAG: "false",
 }
 
 nightly = dg.define_asset_job(

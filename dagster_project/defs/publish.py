@@ -6,13 +6,12 @@ a failed error-severity test stops the run before anything under ``published/`` 
 
 import dagster as dg
 
+from dagster_project.keys import PUBLISHED_KEY
 from dagster_project.publish import publish_warehouse
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_warehouse
 
 from .transform.assets import MART_KEYS
-
-PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
 
 
 @dg.asset(

@@ -33,15 +33,14 @@ import dagster as dg
 
 from dagster_project.ingest.crm import discover_crm_files
 from dagster_project.ingest.messages import discover_message_files
+from dagster_project.keys import AS_OF_TAG, TRIGGER_TAG
 from dagster_project.resources import paths_from_env
 from dagster_project.settings import company_timezone, previous_day_in
 from dagster_project.sources.object_store import MIRROR_DIR
 
 from .ops import nightly
-from .transform.assets import AS_OF_TAG
 
 SENSOR_ENV = "QUOTABOARD_LANDING_SENSOR"
-TRIGGER_TAG = "quotaboard/trigger"
 SETTLE_SECONDS = 30.0
 MIN_INTERVAL_SECONDS = 60
 MAX_LISTED_FILES = 20

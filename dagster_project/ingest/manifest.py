@@ -3,7 +3,8 @@
 Rules (input-contract §1, design.md):
 
 - A file is identified by its path relative to the landing folder. It is *unchanged* when its
-  size and mtime equal the manifest's: it is skipped.
+  size and mtime equal the manifest's, and it would be read the same way (``read_options``,
+  e.g. which column is the promise field of Opportunity files): it is skipped.
 - A new or changed file is (re)loaded in place of its old rows: the loader deletes the rows
   with that ``_source_file`` and inserts the new ones, and updates the manifest, inside ONE
   transaction, so a crash never leaves a half-loaded file marked as loaded.
@@ -71,19 +72,24 @@ def stat_file(landing: Path, path: Path) -> LandingFile:
 
 
 def split_changed(
-    conn: duckdb.DuckDBPyConnection, target_table: str, files: list[LandingFile]
+    conn: duckdb.DuckDBPyConnection,
+    target_table: str,
+    files: list[LandingFile],
+    read_options: str | None = None,
 ) -> tuple[list[LandingFile], list[LandingFile]]:
-    """(new or changed files, unchanged files) for one target table."""
+    """(new or changed files, unchanged files) for one target table. A file loaded with other
+    ``read_options`` than these counts as changed."""
     known = {
-        row[0]: (row[1], row[2])
+        row[0]: (row[1], row[2], row[3])
         for row in conn.execute(
-            f"SELECT source_file, size_bytes, modified_at FROM {MANIFEST} WHERE target_table = ?",
+            f"SELECT source_file, size_bytes, modified_at, read_options FROM {MANIFEST} "
+            "WHERE target_table = ?",
             [target_table],
         ).fetchall()
     }
     changed, unchanged = [], []
     for f in files:
-        if known.get(f.rel) == (f.size_bytes, f.modified_at):
+        if known.get(f.rel) == (f.size_bytes, f.modified_at, read_options):
             unchanged.append(f)
         else:
             changed.append(f)
@@ -95,6 +101,7 @@ def record_loaded(
     target_table: str,
     files_and_counts: list[tuple[LandingFile, int]],
     loaded_at: datetime,
+    read_options: str | None = None,
 ) -> None:
     """Upsert manifest rows (call inside the transaction that loaded the files)."""
     if not files_and_counts:
@@ -109,7 +116,26 @@ def record_loaded(
         MANIFEST,
         MANIFEST_COLUMNS,
         [
-            [f.rel, target_table, f.size_bytes, f.modified_at, n, loaded_at]
+            [f.rel, target_table, f.size_bytes, f.modified_at, n, loaded_at, read_options]
             for f, n in files_and_counts
         ],
     )
+
+
+def forget_loaded_files(warehouse_path: Path) -> int:
+    """Empty the manifest of the working database at ``warehouse_path`` (``quotaboard run
+    --full-refresh``), so every landing file is read again, each in place of its old rows.
+    Returns the number of files forgotten (0 when there is no working database or manifest)."""
+    warehouse_path = Path(warehouse_path)
+    if not warehouse_path.exists():
+        return 0
+    conn = duckdb.connect(str(warehouse_path))
+    try:
+        try:
+            (n,) = conn.execute(f"select count(*) from {MANIFEST}").fetchone()
+        except duckdb.CatalogException:
+            return 0
+        conn.execute(f"delete from {MANIFEST}")
+        return int(n)
+    finally:
+        conn.close()

@@ -94,6 +94,16 @@ CRM_OBJECTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 REQUIRED_CRM_OBJECTS = ("User", "Account", "Opportunity")
 
+# Canonical raw columns whose landing column is named by a setting rather than by the contract:
+# object -> {raw column: settings.yml key}. The landing column whose name matches the setting's
+# value (ignoring case and underscores) lands under the raw column; the Salesforce extractor
+# queries the field the setting names. ``promised_features``: the promise field
+# (input-contract §1), ``Promised_Features__c`` unless ``settings.promise_field`` says otherwise.
+SETTING_COLUMNS: dict[str, dict[str, str]] = {
+    "Opportunity": {"promised_features": "promise_field"},
+}
+DEFAULT_PROMISE_FIELD = "Promised_Features__c"
+
 # Segment messages, flattened. All text as landed; `_raw_line` holds the line only when it is
 # not valid JSON (then every other field is NULL and `_is_valid_json` is false).
 MESSAGE_COLUMNS: dict[str, str] = {
@@ -134,6 +144,10 @@ MANIFEST_COLUMNS: dict[str, str] = {
     "modified_at": "DOUBLE",  # st_mtime
     "row_count": "BIGINT",
     "loaded_at": "TIMESTAMP",
+    # How the file was read when that depends on configuration, else NULL. Opportunity files:
+    # "promise_field=<match key of settings.promise_field>"; a file read under another value is
+    # read again (ingest/crm.py).
+    "read_options": "VARCHAR",
 }
 
 # Typed business configuration (input-contract §3), validated in Python. Empty cells are NULL;
@@ -168,7 +182,18 @@ CONFIG_TABLES: dict[str, dict[str, str]] = {
         "prorate": "BOOLEAN",
         "narrative": "VARCHAR",
     },
-    "feature_ownership": {"feature": "VARCHAR", "team_id": "VARCHAR"},
+    # Effective-dated: valid_from inclusive (NULL = since always), valid_to exclusive (NULL =
+    # still owned); released_on NULL = not released. release_tracked is false on every row when
+    # the file has no released_on column (every feature released since always, as 1.0 files
+    # mean), true when it has one.
+    "feature_ownership": {
+        "feature": "VARCHAR",
+        "team_id": "VARCHAR",
+        "valid_from": "DATE",
+        "valid_to": "DATE",
+        "released_on": "DATE",
+        "release_tracked": "BOOLEAN",
+    },
     "adjustments": {
         "adjustment_id": "VARCHAR",
         "assignee_type": "VARCHAR",
@@ -193,6 +218,17 @@ CONFIG_TABLES: dict[str, dict[str, str]] = {
         "late_message_lookback_days": "INTEGER",
         "duckdb_memory_limit": "VARCHAR",
         "board_show_people": "BOOLEAN",
+        "promise_field": "VARCHAR",
+        "unreleased_promise_policy": "VARCHAR",
+        "closed_through": "DATE",
+    },
+    # settings.yml `opportunity_types`, one row per entry (the default map when the key is not
+    # given): the key as written, the key trimmed and lower-cased (what opportunities' Type is
+    # matched on), and its booking type (new_business, expansion or renewal).
+    "opportunity_types": {
+        "opportunity_type": "VARCHAR",
+        "type_key": "VARCHAR",
+        "booking_type": "VARCHAR",
     },
 }
 
@@ -217,7 +253,7 @@ HISTORY_COLUMNS: dict[str, str] = {
 def crm_columns(object_name: str) -> dict[str, str]:
     """All columns of a raw CRM table, in order: known source columns, then lineage."""
     _, required, optional = CRM_OBJECTS[object_name]
-    cols = {c: "VARCHAR" for c in (*required, *optional)}
+    cols = {c: "VARCHAR" for c in (*required, *optional, *SETTING_COLUMNS.get(object_name, {}))}
     cols.update(LINEAGE_COLUMNS)
     return cols
 
@@ -225,6 +261,26 @@ def crm_columns(object_name: str) -> dict[str, str]:
 def _create(conn: duckdb.DuckDBPyConnection, schema: str, table: str, cols: dict[str, str]):
     body = ", ".join(f'"{c}" {t}' for c, t in cols.items())
     conn.execute(f'CREATE TABLE IF NOT EXISTS {schema}."{table}" ({body})')
+
+
+def _add_missing_columns(
+    conn: duckdb.DuckDBPyConnection, schema: str, tables: dict[str, dict[str, str]]
+) -> None:
+    """Add the columns a newer version declares to tables an older version created (a working
+    database outlives upgrades); added columns are NULL in existing rows."""
+    existing: dict[str, set[str]] = {}
+    for table, column in conn.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?",
+        [schema],
+    ).fetchall():
+        existing.setdefault(table, set()).add(column)
+    for table, cols in tables.items():
+        have = existing.get(table)
+        if have is None:
+            continue
+        for c, t in cols.items():
+            if c not in have:
+                conn.execute(f'ALTER TABLE {schema}."{table}" ADD COLUMN "{c}" {t}')
 
 
 def create_empty_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -238,5 +294,20 @@ def create_empty_tables(conn: duckdb.DuckDBPyConnection) -> None:
     _create(conn, RAW_SCHEMA, MANIFEST_TABLE, MANIFEST_COLUMNS)
     for table, cols in CONFIG_TABLES.items():
         _create(conn, CONFIG_SCHEMA, table, cols)
+    _add_missing_columns(
+        conn,
+        RAW_SCHEMA,
+        {
+            **{table: crm_columns(obj) for obj, (table, _, _) in CRM_OBJECTS.items()},
+            MANIFEST_TABLE: MANIFEST_COLUMNS,
+        },
+    )
+    _add_missing_columns(conn, CONFIG_SCHEMA, CONFIG_TABLES)
+    ensure_history_table(conn)
+
+
+def ensure_history_table(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create ``history.attainment_history`` (the master of published history) if missing: the
+    one place it is created, for :func:`create_empty_tables` and for the publish."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
     _create(conn, HISTORY_SCHEMA, HISTORY_TABLE, HISTORY_COLUMNS)

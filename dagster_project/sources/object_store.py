@@ -30,6 +30,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dagster_project.atomic import atomic_path, write_text_atomic
 from dagster_project.sources.source_config import ProductUsageConfig
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,7 @@ def _load_state(home: Path, url: str) -> dict[str, Any]:
 
 
 def _save_state(home: Path, state: dict[str, Any]) -> None:
-    path = state_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(state_path(home), json.dumps(state, indent=2, sort_keys=True))
 
 
 def _local_rel(bucket: str, key: str) -> str | None:
@@ -178,22 +175,16 @@ def sync_archive(
             if prev and prev.get("etag") == etag and prev.get("size") == size and local.is_file():
                 result.unchanged += 1
                 continue
-            local.parent.mkdir(parents=True, exist_ok=True)
-            tmp = local.with_name(f".{local.name}.part")
             try:
-                fs.get_file(name, str(tmp))
-                mtime = _mtime(info)
-                if mtime is not None:
-                    os.utime(tmp, (mtime, mtime))
-                os.replace(tmp, local)
+                with atomic_path(local) as tmp:
+                    fs.get_file(name, str(tmp))
+                    mtime = _mtime(info)
+                    if mtime is not None:
+                        os.utime(tmp, (mtime, mtime))
             except Exception as e:
-                tmp.unlink(missing_ok=True)
                 raise ObjectStoreError(
                     f"s3://{bucket}/{key}: download failed ({type(e).__name__}: {e})"
                 ) from None
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
             known[key] = {"etag": etag, "size": size, "local": rel}
             result.downloaded.append(key)
             result.bytes_downloaded += size

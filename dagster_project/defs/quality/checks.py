@@ -23,6 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.ingest.schema import CRM_OBJECTS, MESSAGES_TABLE
+from dagster_project.keys import PUBLISHED_KEY, run_as_of
 from dagster_project.quality.runner import (
     GuardResult,
     QualityRunner,
@@ -33,10 +34,6 @@ from dagster_project.quality.runner import (
 from dagster_project.quality.suites import MART_MODELS, RAW_PROTECTS
 from dagster_project.resources import QuotaboardPaths
 
-# The run tag the schedule sets (defs/transform/assets.py AS_OF_TAG; not imported from there
-# so that loading this module never needs the dbt manifest).
-AS_OF_TAG = "quotaboard/as_of"
-PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
 RAW_TABLES: tuple[str, ...] = (*(t for t, _, _ in CRM_OBJECTS.values()), MESSAGES_TABLE)
 
 LANDING_CHECK = "gx_landing"
@@ -65,28 +62,7 @@ def runner_for(paths: QuotaboardPaths, run_id: str) -> QualityRunner:
         return _runners[key]
 
 
-# -- the run's as_of and batch ------------------------------------------------------------------
-def run_as_of(context: dg.AssetCheckExecutionContext, paths: QuotaboardPaths) -> date:
-    """The run tag (schedule), else the resource's as_of, else today in the company zone."""
-    from dagster_project.settings import (
-        settings_from_warehouse,
-        settings_from_yaml,
-        today_in,
-        valid_timezone,
-    )
-
-    tagged = ""
-    try:
-        tagged = (context.run.tags or {}).get(AS_OF_TAG, "").strip()
-    except Exception:  # noqa: BLE001 - no run (direct invocation in tests)
-        tagged = ""
-    value = tagged or paths.as_of.strip()
-    if value:
-        return date.fromisoformat(value)
-    settings = settings_from_warehouse(paths.warehouse_path) or settings_from_yaml(paths.config)
-    return today_in(valid_timezone(settings.get("timezone")))
-
-
+# -- the run's batch -------------------------------------------------------------------------
 def batch_since(context: dg.AssetCheckExecutionContext) -> datetime | None:
     """Rows loaded after the last successful publish are the batch not yet audited (this run's
     loads, plus those of runs that did not publish); None = no publish yet: every row."""
@@ -167,7 +143,7 @@ def build_landing_check(table: str, key: dg.AssetKey) -> dg.AssetChecksDefinitio
     def _check(
         context: dg.AssetCheckExecutionContext, paths: QuotaboardPaths
     ) -> dg.AssetCheckResult:
-        as_of = run_as_of(context, paths)
+        as_of = date.fromisoformat(run_as_of(context, paths))  # dagster_project.keys
         since = batch_since(context)
         extra = {
             "as_of": as_of.isoformat(),

@@ -1,8 +1,9 @@
 """The dbt project as Dagster assets: one ``dbt build`` per run (models, then their tests).
 
 Before dbt starts, the working database gets every table dbt reads as a source, even when a
-loader was not part of the run (``create_empty_tables``, ``ensure_history_table``); the
-connection is closed before dbt opens the file (one writer at a time).
+loader was not part of the run (``create_empty_tables``: raw, config and the history master);
+the connection is closed before dbt opens the file (one writer at a time). dbt's ``as_of`` var
+is the run's (``dagster_project.keys.run_as_of``).
 """
 
 import contextlib
@@ -17,34 +18,16 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.faults import BETWEEN_DBT_MODELS, fault_point
 from dagster_project.ingest.schema import create_empty_tables
-from dagster_project.publish import ensure_history_table
+from dagster_project.keys import run_as_of
 from dagster_project.resources import QuotaboardPaths
-from dagster_project.settings import (
-    settings_from_warehouse,
-    settings_from_yaml,
-    today_in,
-    valid_timezone,
-)
+from dagster_project.settings import settings_from_warehouse
 
 from .project import dbt_project
 from .translator import QuotaboardTranslator
 
-AS_OF_TAG = "quotaboard/as_of"
 UNIT_TESTS_ENV = "QUOTABOARD_DBT_UNIT_TESTS"
 
 DBT_PROJECT = dbt_project()
-
-
-def effective_as_of(context: dg.AssetExecutionContext, paths: QuotaboardPaths) -> str:
-    """The run's as_of: the run tag (set by the schedule), else the resource's, else today in
-    the company time zone."""
-    tagged = (context.run.tags or {}).get(AS_OF_TAG, "").strip()
-    if tagged:
-        return tagged
-    if paths.as_of.strip():
-        return paths.as_of.strip()
-    settings = settings_from_warehouse(paths.warehouse_path) or settings_from_yaml(paths.config)
-    return today_in(valid_timezone(settings.get("timezone"))).isoformat()
 
 
 @contextlib.contextmanager
@@ -81,11 +64,11 @@ def _unit_test_args() -> list[str]:
 
 
 def prepare_warehouse(paths: QuotaboardPaths) -> None:
+    """Every table dbt reads as a source, created empty if missing (``create_empty_tables``)."""
     paths.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(paths.warehouse_path))
     try:
         create_empty_tables(conn)
-        ensure_history_table(conn)
     finally:
         conn.close()
 
@@ -100,7 +83,7 @@ def dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, paths: QuotaboardPaths
 ) -> Iterator:
     prepare_warehouse(paths)
-    as_of = effective_as_of(context, paths)
+    as_of = run_as_of(context, paths)
     settings = settings_from_warehouse(paths.warehouse_path)
     memory_limit = settings.get("duckdb_memory_limit") or ""
     context.log.info(f"dbt build with as_of={as_of} on {paths.warehouse_path}")
