@@ -5,7 +5,7 @@ UV ?= $(or $(shell command -v uv 2>/dev/null),python3 -m uv)
 VENV := .venv
 STAMP := $(VENV)/.synced
 
-.PHONY: install run test test-slow test-all lint format dev clean
+.PHONY: install run test test-slow test-all lint format dev clean regenerate
 
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -33,6 +33,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
+
+regenerate: $(STAMP)  ## rewrite what the metric registry and the guards drive (commit the result)
+	$(UV) run --frozen python -m dagster_project.quality.suites
+	$(UV) run --frozen python -m dagster_project.semantic_layer
+	$(UV) run --frozen python -m dagster_project.quality.inventory
 
 spark-build: $(STAMP)  ## the marts built on local Apache Spark by the same dbt project (docs/spark.md)
 	$(UV) run --frozen python -m dagster_project.spark_build $(ARGS)

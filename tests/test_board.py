@@ -21,7 +21,9 @@ import duckdb
 import lxml.html
 import pytest
 
+from dagster_project import metric_registry
 from dagster_project.board import BoardError, board_path, load_board, render_board, write_board
+from dagster_project.board import format as fmt
 from dagster_project.board.browser import CHROMIUM_ARGS, find_chromium
 from dagster_project.board.render import payload_of
 from dagster_project.defs.board import BOARD_KEY, company_board
@@ -389,6 +391,18 @@ def test_default_period_numbers_pace_and_no_quota(home):
     assert text_of(bookings, "c-att") == "25.0%"
     assert text_of(bookings, "c-narrative") == "Bookings <em>fund</em> the roadmap."
     assert "published 2026-11-20 03:00 UTC" in " ".join(doc.text_content().split())
+
+
+def test_metric_labels_come_from_the_registry(home):
+    doc = parse(render_board(load_board(home / "published" / "quotaboard.duckdb")))
+    components = doc.xpath("//li[@data-metric]")
+    assert components
+    for li in components:
+        metric = li.get("data-metric")
+        assert text_of(li, "c-metric") == metric_registry.metric(metric).label, metric
+    for metric in metric_registry.registry().values():
+        assert fmt.metric_label(metric.name) == metric.label
+    assert fmt.metric_label("retired_metric") == "Retired metric"  # an old run's metric
 
 
 def test_leaderboard_lists_only_quota_carriers(home):

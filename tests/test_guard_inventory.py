@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from dagster_project.quality import inventory
+from dagster_project.quality import inventory, suites
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,34 @@ def test_contract_columns_are_the_marts_columns(manifest):
     for name, cols in inventory.CONTRACT_COLUMNS.items():
         assert set(cols) <= set(models[name]["columns"]), name
         assert models[name]["config"]["contract"]["enforced"], name
+
+
+def test_the_1_1_contract_is_in_the_inventory_and_guarded_by_the_mart_suites():
+    """metrics.md §8 (1.1): booking_type on credit lines, period_closed on the attainment,
+    scorecard and board marts, and the fct_promises mart, each with a blocking GX guard."""
+    cols = inventory.CONTRACT_COLUMNS
+    assert set(suites.MART_MODELS) <= set(cols)
+    assert "booking_type" in cols["fct_quota_credits"]
+    for mart in ("fct_quota_attainment", "fct_scorecards", "mart_team_board"):
+        assert "period_closed" in cols[mart], mart
+    assert cols["fct_promises"] == (
+        "opportunity_id", "account_id", "owner_person_id", "close_date", "amount",
+        "booking_type", "feature", "owning_team_id", "released_on", "status", "held",
+    )  # fmt: skip
+    gx_blocking = {c for g in inventory.gx_guards() if g.blocking for c in g.protects}
+    assert {
+        "fct_quota_credits.booking_type",
+        "fct_quota_credits.metric",
+        "fct_quota_attainment.metric",
+        "fct_quota_attainment.unit",
+        "fct_quota_attainment.period_closed",
+        "fct_scorecards.period_closed",
+        "mart_team_board.period_closed",
+        "fct_quota_exceptions.reason",
+        *(f"fct_promises.{c}" for c in ("opportunity_id", "feature", "status", "held")),
+        *(f"fct_promises.{c}" for c in ("booking_type", "close_date", "amount", "released_on")),
+        "fct_promises.owning_team_id",
+    } <= gx_blocking
 
 
 def test_a_column_whose_only_guard_is_removed_is_reported(manifest, monkeypatch):

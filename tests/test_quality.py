@@ -17,7 +17,9 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
+from dagster_project import metric_registry
 from dagster_project.ingest.schema import create_empty_tables
 from dagster_project.quality import batches, suites
 from dagster_project.quality.runner import QualityRunner, validate_landing, validate_mart
@@ -310,10 +312,10 @@ def make_scorecards(wh: Path, status: str, clawback: bool = False) -> None:
         conn.execute("create schema if not exists marts")
         conn.execute(
             "create or replace table marts.fct_scorecards as select * from (values "
-            "('person', 'P1', 'P1 Name', 'FY2026-Q1', ?, 'behind', 2, 0.5, ? / 0.5), "
-            "('team', 'T1', 'Team', 'FY2026-Q1', 1.2, ?, 1, 0.5, 2.4)) "
+            "('person', 'P1', 'P1 Name', 'FY2026-Q1', ?, 'behind', 2, 0.5, ? / 0.5, false), "
+            "('team', 'T1', 'Team', 'FY2026-Q1', 1.2, ?, 1, 0.5, 2.4, false)) "
             "t(assignee_type, assignee_id, assignee_name, fiscal_period, weighted_attainment, "
-            "status, component_count, elapsed, pace)",
+            "status, component_count, elapsed, pace, period_closed)",
             [person_score, person_score, status],
         )
     finally:
@@ -368,6 +370,14 @@ def test_suite_columns_is_none_when_an_expectation_names_no_column():
     assert suites.suite_columns(suite) == ["a"]
 
 
+def test_suite_columns_include_the_column_of_a_row_condition():
+    promises = suites.load_suite(suites.mart_suite_name("fct_promises"))
+    assert {"status", "released_on", "close_date"} <= set(suites.suite_columns(promises))
+    condition = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}
+    condition["kwargs"]["row_condition"] = 'b == "x"'  # a string condition: column unknown
+    assert suites.suite_columns({"expectations": [condition]}) is None
+
+
 def test_negative_attainment_from_a_clawback_is_not_blocked(runner, tmp_path):
     wh = make_warehouse(tmp_path)
     make_scorecards(wh, "on_track", clawback=True)
@@ -384,12 +394,204 @@ def test_elapsed_outside_0_1_blocks(runner, tmp_path):
     assert failed_columns(guard) == {"elapsed": "critical"}
 
 
+def _value_set(suite_name: str, column: str) -> list:
+    (suite,) = [s for s in suites.mart_suites() if s["name"] == suite_name]
+    (exp,) = [
+        e
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"]["column"] == column
+    ]
+    return exp["kwargs"]["value_set"]
+
+
+def _value_pairs(suite_name: str, column_a: str, column_b: str) -> list:
+    (suite,) = [s for s in suites.mart_suites() if s["name"] == suite_name]
+    (exp,) = [
+        e
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_pair_values_to_be_in_set"
+        and (e["kwargs"]["column_A"], e["kwargs"]["column_B"]) == (column_a, column_b)
+    ]
+    return exp["kwargs"]["value_pairs_set"]
+
+
+def test_mart_suites_take_metrics_units_and_rules_from_the_registry(tmp_path, monkeypatch):
+    """Issue 17: the suites spell no metric, unit or rule out; a metric added to the registry
+    is accepted by the next generation of the suites, with its unit, assignee types and rules."""
+    names = list(metric_registry.metric_names())
+    assert "net_new_bookings" in names
+    assert _value_set("mart_fct_quota_credits", "metric") == names
+    assert _value_set("mart_fct_quota_attainment", "metric") == names
+    assert _value_set("mart_fct_quota_credits", "rule") == list(metric_registry.credit_rules())
+    assert _value_pairs("mart_fct_quota_attainment", "metric", "unit") == [
+        [m, metric_registry.unit_of(m)] for m in names
+    ]
+
+    project = yaml.safe_load(metric_registry.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+    project["vars"]["metrics"]["demo_requests"] = {
+        "label": "Demo requests",
+        "unit": "count",
+        "aggregation": "sum",
+        "assignee_types": ["team"],
+        "functions": ["product"],
+        "rules": ["demo_request"],
+        "team_rollup": False,
+        "definition": "metric_demo_requests",
+    }
+    changed = tmp_path / "dbt_project.yml"
+    changed.write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    monkeypatch.setattr(metric_registry, "registry", lambda: metric_registry.load_registry(changed))
+    assert "demo_requests" in _value_set("mart_fct_quota_credits", "metric")
+    assert _value_set("mart_fct_quota_credits", "rule")[-2:] == [
+        "demo_request",
+        "manual_adjustment",
+    ]
+    assert ["demo_requests", "count"] in _value_pairs("mart_fct_quota_attainment", "metric", "unit")
+    pairs = _value_pairs("mart_fct_quota_attainment", "assignee_type", "metric")
+    assert ["team", "demo_requests"] in pairs and ["person", "demo_requests"] not in pairs
+
+
+def test_exception_reasons_of_1_1():
+    reasons = _value_set("mart_fct_quota_exceptions", "reason")
+    assert {"unknown_opportunity_type", "promised_unreleased_feature"} <= set(reasons)
+
+
+ATTAINMENT_COLUMNS = (
+    "assignee_type, assignee_id, assignee_name, fiscal_period, metric, unit, plan_target, "
+    "proration_factor, target, actual, attainment, cap, capped_attainment, weight, elapsed, "
+    "status, days_in_seat, period_start, period_end, period_closed"
+)
+
+
+def make_attainment(wh: Path, rows: list[tuple]) -> None:
+    marks = ", ".join("?" for _ in ATTAINMENT_COLUMNS.split(","))
+    with duckdb.connect(str(wh)) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            "create or replace table marts.fct_quota_attainment (assignee_type varchar, "
+            "assignee_id varchar, assignee_name varchar, fiscal_period varchar, metric varchar, "
+            "unit varchar, plan_target double, proration_factor double, target double, "
+            "actual double, attainment double, cap double, capped_attainment double, "
+            "weight double, elapsed double, status varchar, days_in_seat integer, "
+            "period_start date, period_end date, period_closed boolean)"
+        )
+        conn.executemany(
+            f"insert into marts.fct_quota_attainment ({ATTAINMENT_COLUMNS}) values ({marks})",
+            rows,
+        )
+
+
+def plan_row(assignee_type: str, assignee_id: str, metric: str, unit: str, closed=False):
+    return (
+        *(assignee_type, assignee_id, f"{assignee_id} Name", "FY2026-Q1", metric, unit),
+        *(100.0, 1.0, 100.0, 50.0, 0.5, None, 0.5, 1.0, 0.5, "on_track", 90),
+        *(date(2026, 1, 1), date(2026, 3, 31), closed),
+    )
+
+
+def test_attainment_units_and_assignee_types_follow_the_registry(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    good = [
+        plan_row("person", "P1", "bookings", "currency"),
+        plan_row("team", "T1", "net_new_bookings", "currency", closed=True),
+        plan_row("team", "T2", "installs", "count"),
+    ]
+    make_attainment(wh, good)
+    guard = validate_mart(runner, wh, "fct_quota_attainment")
+    assert guard.passed, guard.summary()
+
+    make_attainment(wh, [*good, plan_row("person", "P2", "installs", "count")])
+    assert failed_columns(validate_mart(runner, wh, "fct_quota_attainment")) == {
+        "assignee_type,metric": "critical"
+    }
+    make_attainment(wh, [*good, plan_row("person", "P2", "bookings", "count")])
+    assert failed_columns(validate_mart(runner, wh, "fct_quota_attainment")) == {
+        "metric,unit": "critical"
+    }
+    make_attainment(wh, [*good, plan_row("person", "P2", "bookings", "currency", closed=None)])
+    assert failed_columns(validate_mart(runner, wh, "fct_quota_attainment")) == {
+        "period_closed": "critical"
+    }
+
+
+PROMISE_COLUMNS = (
+    "opportunity_id, account_id, owner_person_id, close_date, amount, booking_type, feature, "
+    "owning_team_id, released_on, status, held"
+)
+
+
+def make_promises(wh: Path, rows: list[tuple]) -> None:
+    marks = ", ".join("?" for _ in PROMISE_COLUMNS.split(","))
+    with duckdb.connect(str(wh)) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(
+            "create or replace table marts.fct_promises (opportunity_id varchar, "
+            "account_id varchar, owner_person_id varchar, close_date date, amount double, "
+            "booking_type varchar, feature varchar, owning_team_id varchar, released_on date, "
+            "status varchar, held boolean)"
+        )
+        conn.executemany(
+            f"insert into marts.fct_promises ({PROMISE_COLUMNS}) values ({marks})", rows
+        )
+
+
+def promise(opp: str, feature: str, team, released_on, status: str, held=True, **over):
+    row = {
+        "opportunity_id": opp,
+        "account_id": "001A",
+        "owner_person_id": "P1",
+        "close_date": date(2026, 2, 27),
+        "amount": 1000.0,
+        "booking_type": "new_business",
+        "feature": feature,
+        "owning_team_id": team,
+        "released_on": released_on,
+        "status": status,
+        "held": held,
+        **over,
+    }
+    return tuple(row.values())
+
+
+def test_promises_suite(runner, tmp_path):
+    wh = make_warehouse(tmp_path)
+    good = [
+        promise("006A", "sso", "platform", date(2026, 2, 27), "released"),
+        promise("006A", "reports", "analytics", date(2026, 3, 5), "unreleased"),
+        promise("006A", "ai", "analytics", None, "unreleased", amount=None),
+        promise("006A", "teleport", None, None, "unknown_feature"),
+        promise("006B", "sso", "platform", date(2025, 1, 1), "released", held=False),
+        # feature_ownership.csv without released_on: released since always
+        promise("006D", "api", "platform", None, "released", held=False),
+    ]
+    make_promises(wh, good)
+    guard = validate_mart(runner, wh, "fct_promises")
+    assert guard.passed, guard.summary()
+
+    cases = {
+        "status": promise("006C", "sso", "platform", date(2025, 1, 1), "pending"),
+        "held": promise("006C", "sso", "platform", date(2025, 1, 1), "released", held=None),
+        "amount": promise("006C", "sso", "platform", date(2025, 1, 1), "released", amount=-5.0),
+        "booking_type": promise("006C", "sso", "p", None, "unreleased", booking_type="upsell"),
+        "close_date,released_on": promise("006C", "reports", "a", date(2026, 3, 5), "released"),
+        "released_on,close_date": promise("006C", "sso", "a", date(2025, 1, 1), "unreleased"),
+        "owning_team_id": promise("006C", "teleport", "analytics", None, "unknown_feature"),
+        "opportunity_id,feature": promise("006A", "sso", "platform", date(2025, 1, 1), "released"),
+    }
+    for column, bad in cases.items():
+        make_promises(wh, [*good, bad])
+        guard = validate_mart(runner, wh, "fct_promises")
+        assert failed_columns(guard) == {column: "critical"}, (column, guard.summary())
+        assert guard.sample and guard.sample[0]["opportunity_id"] in ("006A", "006C"), column
+
+
 # -- Dagster -----------------------------------------------------------------------------------
 def test_blocking_check_through_dagster(tmp_path):
     from dagster_project.defs.quality.checks import build_quality_checks, quality_checks
     from dagster_project.resources import QuotaboardPaths
 
-    assert len(quality_checks) == 19  # 11 landing tables (with messages), 8 marts
+    assert len(quality_checks) == 11 + len(suites.MART_MODELS)  # landing tables (+ messages)
+    assert len(suites.MART_MODELS) == 9
     assert all(c.check_specs and next(iter(c.check_specs)).blocking for c in quality_checks)
 
     home = tmp_path / "home"

@@ -5,7 +5,8 @@
   equal ``marts.fct_quota_attainment`` row by row, and ``weighted_attainment`` at the
   scorecard grain equals ``marts.fct_scorecards``.
 * Fast: the private copy MetricFlow reads follows the published file, and a home with nothing
-  published gets a clear message.
+  published gets a clear message; the per-metric metrics are generated from the metric
+  registry (``dagster_project.semantic_layer``) and the committed file is what it generates.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from test_bi import published_home  # noqa: F401  (session fixture: one real run)
 
+from dagster_project import metric_registry, semantic_layer
 from dagster_project.metrics_query import SemanticWorkspace, prepare_workspace
 from dagster_project.publish import publish_warehouse
 
@@ -180,3 +183,68 @@ def test_metrics_without_a_published_file_says_what_to_do(tmp_path):
     assert f"no published file at {tmp_path / 'published' / 'quotaboard.duckdb'}" in proc.stderr
     assert "quotaboard run --home" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# fast: the per-metric metrics come from the metric registry
+
+
+def test_semantic_metrics_are_generated_from_the_registry():
+    committed = semantic_layer.OUTPUT.read_text(encoding="utf-8")
+    assert committed == semantic_layer.render(), (
+        f"{semantic_layer.OUTPUT.name} is not what the registry generates: run "
+        f"{semantic_layer.COMMAND}"
+    )
+    generated = {m["name"]: m for m in yaml.safe_load(committed)["metrics"]}
+    for name in metric_registry.metric_names():
+        for metric in (f"{name}_actual", f"{name}_target", f"{name}_attainment", name):
+            assert metric in generated, metric
+        assert generated[f"{name}_actual"]["filter"].endswith(f"= '{name}'")
+        assert generated[name]["filter"].endswith(f"= '{name}'")
+        assert generated[f"{name}_actual"]["label"].startswith(metric_registry.label_of(name))
+    assert "net_new_bookings_attainment" in generated
+
+
+def test_no_per_metric_metric_is_written_by_hand():
+    """The hand-written semantic files keep the semantic models and the generic metrics; a
+    metric filtered on one metric name belongs to the generated file."""
+    for path in sorted(semantic_layer.SEMANTIC_DIR.glob("*.yml")):
+        if path == semantic_layer.OUTPUT:
+            continue
+        for metric in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("metrics", []):
+            where = metric.get("filter") or ""
+            assert "plan_row__metric" not in where and "credit__metric" not in where, (
+                f"{path.name}: {metric['name']} is per metric: generate it from the registry"
+            )
+
+
+def test_a_metric_added_to_the_registry_gets_its_semantic_metrics(tmp_path, monkeypatch):
+    project = yaml.safe_load(metric_registry.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+    project["vars"]["metrics"]["demo_requests"] = {
+        "label": "Demo requests",
+        "unit": "count",
+        "aggregation": "distinct_count",
+        "assignee_types": ["team"],
+        "functions": ["product"],
+        "rules": ["demo_request"],
+        "team_rollup": False,
+        "definition": "metric_demo_requests",
+    }
+    changed = tmp_path / "dbt_project.yml"
+    changed.write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    monkeypatch.setattr(semantic_layer, "registry", lambda: metric_registry.load_registry(changed))
+    out = tmp_path / "sem_metrics_by_metric.yml"
+    semantic_layer.write(out)
+    generated = {m["name"]: m for m in yaml.safe_load(out.read_text(encoding="utf-8"))["metrics"]}
+    assert generated["demo_requests_actual"]["label"] == "Demo requests actual"
+    assert "(count; product teams; distinct count per plan period)" in " ".join(
+        generated["demo_requests_actual"]["description"].split()
+    )
+    assert generated["demo_requests_attainment"]["type_params"] == {
+        "numerator": "demo_requests_actual",
+        "denominator": "demo_requests_target",
+    }
+    assert (
+        generated["demo_requests"]["filter"]
+        == "{{ Dimension('credit__metric') }} = 'demo_requests'"
+    )

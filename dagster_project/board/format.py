@@ -4,10 +4,14 @@
   for an attainment (never ``0%``) and an em dash elsewhere.
 - Pace: a multiple of time elapsed, ``1.05×``.
 - Targets and actuals: thousands separators; currency and counts without decimals, ratios with
-  two.
+  two. The unit is the published row's (``fct_quota_attainment.unit``, which dbt takes from the
+  metric registry), never guessed from the metric's name.
+- Metric names: the registry's label (``dagster_project.metric_registry``).
 """
 
 from __future__ import annotations
+
+from dagster_project.metric_registry import label_of
 
 NO_QUOTA = "no quota"
 NO_VALUE = "—"
@@ -77,5 +81,7 @@ def status_colour(status: str | None) -> str:
 
 
 def metric_label(metric: str) -> str:
-    """``feature_adopting_accounts`` -> ``Feature adopting accounts``."""
-    return metric.replace("_", " ").capitalize()
+    """The metric's label in the metric registry (``feature_adopting_accounts`` ->
+    ``Feature-adopting accounts``); a name the registry does not know (a metric since removed,
+    in an old run's history) is made readable: ``some_metric`` -> ``Some metric``."""
+    return label_of(metric)

@@ -31,7 +31,7 @@ DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "guards.md"
 START = "<!-- inventory:start (python -m dagster_project.quality.inventory) -->"
 END = "<!-- inventory:end -->"
 
-# The published columns of the metric contract (metrics.md §8), mart by mart.
+# The published columns of the metric contract (metrics.md §8, version 1.1), mart by mart.
 CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
     "dim_fiscal_periods": (
         "fiscal_period",
@@ -53,6 +53,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "source_type",
         "source_id",
         "rule",
+        "booking_type",
     ),
     "fct_quota_attainment": (
         "assignee_type",
@@ -74,6 +75,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "projected_actual",
         "status",
         "narrative",
+        "period_closed",
     ),
     "fct_scorecards": (
         "assignee_type",
@@ -83,6 +85,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "weighted_attainment",
         "status",
         "component_count",
+        "period_closed",
     ),
     "mart_team_board": (
         "team_id",
@@ -94,6 +97,7 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "quota_carriers",
         "carriers_at_or_above",
         "median_carrier_attainment",
+        "period_closed",
     ),
     "fct_quota_exceptions": ("source_type", "source_id", "reason", "detail", "row_count"),
     "fct_attainment_history": (
@@ -107,6 +111,19 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "target",
         "actual",
         "attainment",
+    ),
+    "fct_promises": (
+        "opportunity_id",
+        "account_id",
+        "owner_person_id",
+        "close_date",
+        "amount",
+        "booking_type",
+        "feature",
+        "owning_team_id",
+        "released_on",
+        "status",
+        "held",
     ),
 }
 

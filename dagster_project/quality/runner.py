@@ -57,6 +57,8 @@ _KEYS = (
     "source_type",
     "source_id",
     "table_name",
+    "opportunity_id",
+    "feature",
 )
 
 

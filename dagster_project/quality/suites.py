@@ -10,6 +10,11 @@ published number would be wrong); ``warning`` = WARN (what the contract already 
 exception row, metrics.md §7). Each expectation's ``meta`` says which published columns it
 protects; ``docs/guards.md`` lists them all.
 
+What the suites know about metrics (names, units, who may carry them, credit rules) comes from
+the metric registry (``dagster_project.metric_registry``, the ``metrics`` var of
+``dbt/dbt_project.yml``): a change there changes the suites, and the committed JSON must be
+regenerated.
+
 Columns whose name contains ``__`` are computed by the SQL that reads the batch
 (``dagster_project.quality.batches``): ``<col>__parses`` (non-empty text that parses as its
 type, else False; NULL when empty), ``<col>__lower`` (trimmed, lower case), ``<col>__num`` (the
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dagster_project import metric_registry
 from dagster_project.ingest.schema import CRM_OBJECTS, LINEAGE_COLUMNS, MESSAGES_TABLE
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
@@ -91,10 +97,28 @@ NUMBER_RANGES: dict[str, tuple[tuple[str, float | None, float | None, bool], ...
     "dated_conversion_rate": (("conversion_rate", 0, None, True),),
     "currency_type": (("conversion_rate", 0, None, True),),
 }
+# Team functions whose metrics are fed by product-usage messages (metrics.md §2).
+PRODUCT_FUNCTIONS = ("product", "rnd")
+
+
+def product_metrics() -> tuple[str, ...]:
+    """The registry's metrics carried by product and R&D teams (fed by messages)."""
+    return tuple(
+        m.name
+        for m in metric_registry.registry().values()
+        if m.functions and set(m.functions) <= set(PRODUCT_FUNCTIONS)
+    )
+
+
+def metrics_with_rule(rule: str) -> tuple[str, ...]:
+    return tuple(m.name for m in metric_registry.registry().values() if rule in m.rules)
+
+
 # Published columns each raw table feeds (for meta / docs).
 RAW_PROTECTS: dict[str, str] = {
     "user": "fct_quota_credits.assignee_id (via people.crm_user_id), dim_people",
-    "account": "new_logos / active_accounts credits, product attribution",
+    "account": f"{', '.join(metrics_with_rule('first_win'))} credits (first win), "
+    f"product attribution ({', '.join(product_metrics())})",
     "opportunity": "fct_quota_credits.amount, fct_quota_attainment.actual/attainment",
     "opportunity_split": "fct_quota_credits.amount (revenue_split, overlay_split)",
     "opportunity_split_type": "fct_quota_credits.rule (revenue_split vs overlay_split)",
@@ -103,30 +127,12 @@ RAW_PROTECTS: dict[str, str] = {
     "task": "fct_quota_credits (assist_activity)",
     "dated_conversion_rate": "fct_quota_credits.amount (currency conversion)",
     "currency_type": "fct_quota_credits.amount (currency conversion)",
-    "messages": "product credits: active_accounts, feature_adopting_accounts, installs, "
-    "activated_accounts, influenced_bookings",
+    "messages": f"product credits: {', '.join(product_metrics())}",
 }
 
 BOOLEAN_VALUES = ["true", "false", "1", "0"]
 MESSAGE_TYPES = ["track", "identify", "group", "page", "screen"]
 STATUSES = ["achieved", "missed", "on_track", "at_risk", "behind", "not_started"]
-CREDIT_RULES = [
-    "revenue_split",
-    "owner_fallback",
-    "owner",
-    "overlay_split",
-    "first_win",
-    "assist_team_member",
-    "assist_activity",
-    "rollup",
-    "team_member",
-    "manual_adjustment",
-    "active_account",
-    "feature_adoption",
-    "install",
-    "feature_influence",
-    "activation",
-]
 EXCEPTION_REASONS = [
     "missing_fx_rate",
     "split_total_not_100",
@@ -139,11 +145,43 @@ EXCEPTION_REASONS = [
     "duplicate_event",
     "unattributed_event",
     "not_in_seat",
+    "unknown_opportunity_type",
+    "promised_unreleased_feature",
     "invalid_value",
 ]
-ASSIGNEE_TYPES = ["person", "team"]
-TEAM_FUNCTIONS = ["sales", "sales_management", "product", "rnd", "leadership"]
+ASSIGNEE_TYPES = list(metric_registry.ASSIGNEE_TYPES)
+TEAM_FUNCTIONS = list(metric_registry.TEAM_FUNCTIONS)
 CREDIT_SOURCE_TYPES = ["opportunity", "account", "message", "adjustment"]
+# Booking type of an opportunity (input-contract §1, settings.opportunity_types; a Type the map
+# does not name is `other`); credit lines whose source is not an opportunity carry null.
+BOOKING_TYPES = ["new_business", "expansion", "renewal", "other"]
+# A promised feature of a won opportunity (metrics.md §11).
+PROMISE_STATUSES = ["released", "unreleased", "unknown_feature"]
+BOOLEANS = [True, False]
+
+
+def metric_names() -> list[str]:
+    return list(metric_registry.metric_names())
+
+
+def credit_rules() -> list[str]:
+    """Every credit rule of the registry, manual_adjustment (any metric) last."""
+    return list(metric_registry.credit_rules())
+
+
+def metric_units() -> list[list[str]]:
+    """(metric, unit) of every metric of the registry."""
+    return [[m.name, m.unit] for m in metric_registry.registry().values()]
+
+
+def metric_assignee_types() -> list[list[str]]:
+    """(assignee_type, metric) pairs the registry allows (metrics.md §2, Validity)."""
+    return [
+        [assignee_type, m.name]
+        for m in metric_registry.registry().values()
+        for assignee_type in m.assignee_types
+    ]
+
 
 FRESHNESS_SUITE = "freshness"
 MART_MODELS = (
@@ -155,6 +193,7 @@ MART_MODELS = (
     "dim_people",
     "dim_teams",
     "fct_attainment_history",
+    "fct_promises",
 )
 
 
@@ -422,6 +461,49 @@ def _between(col: str, lo: float | None, hi: float | None, protects: str) -> dic
     )
 
 
+def _pair_in_set(a: str, b: str, pairs: list[list[str]], why: str, protects: str) -> dict:
+    """(a, b) of every row is one of ``pairs``. GX judges this pair by pair in Python (pandas
+    ``iterrows``): keep it off the credit lines, whose mart is large."""
+    return _exp(
+        "expect_column_pair_values_to_be_in_set",
+        ERROR,
+        why,
+        protects,
+        column_A=a,
+        column_B=b,
+        value_pairs_set=pairs,
+    )
+
+
+def _boolean(col: str, protects: str) -> list[dict]:
+    """``col`` is true or false, never null."""
+    return [_in_set(col, BOOLEANS, protects), _not_null(col, protects)]
+
+
+def _booking_type(protects: str) -> dict:
+    return _exp(
+        "expect_column_values_to_be_in_set",
+        ERROR,
+        "booking_type is new_business, expansion, renewal or other (input-contract §1); null "
+        "only where the source is not an opportunity",
+        protects,
+        column="booking_type",
+        value_set=BOOKING_TYPES,
+    )
+
+
+def _where(exp: dict, column: str, value: str) -> dict:
+    """``exp`` judged only on the rows whose ``column`` equals ``value``: a GX condition object
+    (``Column(column) == value``) as GX writes it to JSON."""
+    exp["kwargs"]["row_condition"] = {
+        "type": "comparison",
+        "column": {"name": column},
+        "operator": "==",
+        "parameter": value,
+    }
+    return exp
+
+
 def _a_at_least_b(a: str, b: str, why: str, protects: str) -> dict:
     return _exp(
         "expect_column_pair_values_a_to_be_greater_than_b",
@@ -438,7 +520,11 @@ def _a_at_least_b(a: str, b: str, why: str, protects: str) -> dict:
 def mart_suites() -> list[dict]:
     """One suite per published mart. Attainment, pace and weighted attainment are not bounded
     below: a clawback adjustment (a negative amount, input-contract §3) can take an actual,
-    and so its attainment, below zero, and that number must be published, not blocked."""
+    and so its attainment, below zero, and that number must be published, not blocked.
+
+    Metric names, units, who may carry a metric and the credit rules come from the metric
+    registry. ``fct_attainment_history`` is not held to today's metric list: it keeps the rows
+    of every past run, including those of a metric since removed."""
     att = "marts.fct_quota_attainment"
     sc = "marts.fct_scorecards"
     cr = "marts.fct_quota_credits"
@@ -447,12 +533,29 @@ def mart_suites() -> list[dict]:
     pe = "marts.dim_people"
     te = "marts.dim_teams"
     hi = "marts.fct_attainment_history"
+    pr = "marts.fct_promises"
     suites = {
         "fct_quota_attainment": [
             _unique(["assignee_type", "assignee_id", "fiscal_period", "metric"], att),
             _not_null("assignee_id", att),
             _not_null("assignee_name", f"{att}.assignee_name"),
             _in_set("assignee_type", ASSIGNEE_TYPES, f"{att}.assignee_type"),
+            _in_set("metric", metric_names(), f"{att}.metric"),
+            _pair_in_set(
+                "assignee_type",
+                "metric",
+                metric_assignee_types(),
+                "the metric may be carried by the assignee type (registry assignee_types, "
+                "metrics.md §2 Validity)",
+                f"{att}.assignee_type, {att}.metric",
+            ),
+            _pair_in_set(
+                "metric",
+                "unit",
+                metric_units(),
+                "unit is the metric's unit in the registry (currency or count)",
+                f"{att}.unit, {att}.target, {att}.actual",
+            ),
             _at_least("plan_target", 0, f"{att}.plan_target, {att}.target", strict=True),
             _exp(
                 "expect_column_values_to_be_between",
@@ -492,6 +595,7 @@ def mart_suites() -> list[dict]:
                 "period_end >= period_start",
                 f"{att}.period_start, {att}.period_end, {att}.elapsed",
             ),
+            *_boolean("period_closed", f"{att}.period_closed"),
         ],
         "fct_scorecards": [
             _unique(["assignee_type", "assignee_id", "fiscal_period"], sc),
@@ -501,15 +605,18 @@ def mart_suites() -> list[dict]:
             _at_least("component_count", 1, f"{sc}.component_count"),
             _between("elapsed", 0, 1, f"{sc}.elapsed, {sc}.pace"),
             _not_null("elapsed", f"{sc}.elapsed"),
+            *_boolean("period_closed", f"{sc}.period_closed"),
         ],
         "fct_quota_credits": [
             _unique(["credit_id"], cr),
             _not_null("credit_id", cr),
             _not_null("assignee_id", cr),
             _in_set("assignee_type", ASSIGNEE_TYPES, f"{cr}.assignee_type"),
-            _in_set("rule", CREDIT_RULES, f"{cr}.rule"),
+            _in_set("metric", metric_names(), f"{cr}.metric"),
+            _in_set("rule", credit_rules(), f"{cr}.rule"),
             _in_set("source_type", CREDIT_SOURCE_TYPES, f"{cr}.source_type"),
             _not_null("source_id", f"{cr}.source_id"),
+            _booking_type(f"{cr}.booking_type"),
         ],
         "fct_quota_exceptions": [
             _in_set("reason", EXCEPTION_REASONS, f"{ex}.reason"),
@@ -527,6 +634,7 @@ def mart_suites() -> list[dict]:
                 "carriers_at_or_above <= quota_carriers",
                 f"{tb}.carriers_at_or_above",
             ),
+            *_boolean("period_closed", f"{tb}.period_closed"),
         ],
         "dim_people": [
             _unique(["person_id"], pe),
@@ -552,6 +660,76 @@ def mart_suites() -> list[dict]:
             _at_least("target", 0, f"{hi}.target", strict=True),
             _not_null("actual", f"{hi}.actual"),
             _not_null("attainment", f"{hi}.attainment"),
+        ],
+        # metrics.md §11: a status per (won opportunity, promised feature). The row conditions
+        # hold the status to its definition (released_on against close_date). A released
+        # feature may have no released_on: a feature_ownership.csv without that column counts
+        # every feature as released since always (input-contract §3).
+        "fct_promises": [
+            _unique(["opportunity_id", "feature"], pr),
+            _not_null("opportunity_id", pr),
+            _not_null("feature", f"{pr}.feature"),
+            _not_null("status", f"{pr}.status"),
+            _in_set("status", PROMISE_STATUSES, f"{pr}.status"),
+            *_boolean("held", f"{pr}.held"),
+            _booking_type(f"{pr}.booking_type"),
+            _not_null("close_date", f"{pr}.close_date"),  # a won opportunity has closed
+            _exp(
+                "expect_column_values_to_be_between",
+                ERROR,
+                "amount is a usable amount (>= 0) or null (won_without_amount, negative_amount, "
+                "missing_fx_rate)",
+                f"{pr}.amount",
+                column="amount",
+                min_value=0,
+            ),
+            _where(
+                _a_at_least_b(
+                    "close_date",
+                    "released_on",
+                    "a released feature was released on or before the close date",
+                    f"{pr}.released_on, {pr}.status",
+                ),
+                "status",
+                "released",
+            ),
+            _where(
+                _exp(
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    ERROR,
+                    "an unreleased feature had no release on the close date (released_on empty "
+                    "or later)",
+                    f"{pr}.released_on, {pr}.status",
+                    column_A="released_on",
+                    column_B="close_date",
+                    or_equal=False,
+                    ignore_row_if="either_value_is_missing",
+                ),
+                "status",
+                "unreleased",
+            ),
+            _where(
+                _exp(
+                    "expect_column_values_to_be_null",
+                    ERROR,
+                    "a feature no feature_ownership row names has no release date",
+                    f"{pr}.released_on, {pr}.status",
+                    column="released_on",
+                ),
+                "status",
+                "unknown_feature",
+            ),
+            _where(
+                _exp(
+                    "expect_column_values_to_be_null",
+                    ERROR,
+                    "a feature no feature_ownership row names has no owning team",
+                    f"{pr}.owning_team_id, {pr}.status",
+                    column="owning_team_id",
+                ),
+                "status",
+                "unknown_feature",
+            ),
         ],
     }
     return [
@@ -601,6 +779,8 @@ ROW_WISE_EXPECTATIONS = frozenset(
         "expect_column_values_to_be_between",
         "expect_column_values_to_match_regex",
         "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_in_set",
+        "expect_column_values_to_be_null",
         "expect_table_columns_to_match_set",
     }
 )
@@ -614,16 +794,28 @@ def is_row_wise(suite: dict) -> bool:
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
+def _condition_column(condition: object) -> str | None:
+    """The column a row condition of :func:`_where` reads (None: another kind of condition)."""
+    if isinstance(condition, dict) and condition.get("type") == "comparison":
+        name = (condition.get("column") or {}).get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
 def suite_columns(suite: dict) -> list[str] | None:
     """The columns ``suite``'s expectations read, in order of first use; None when one of them
-    names no column (it may read the whole table), so the caller reads every column."""
+    names no column (it may read the whole table) or has a row condition other than a column
+    comparison, so the caller reads every column."""
     columns: list[str] = []
     for expectation in suite.get("expectations", []):
         kwargs = expectation.get("kwargs", {})
-        if "row_condition" in kwargs:
-            return None
         named = [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)]
         named += list(kwargs.get("column_list") or [])
+        if "row_condition" in kwargs:
+            condition = _condition_column(kwargs["row_condition"])
+            if condition is None:
+                return None
+            named.append(condition)
         if not named:
             return None
         columns += named
