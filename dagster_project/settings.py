@@ -22,7 +22,7 @@ def settings_from_yaml(config_dir: Path) -> dict:
     path = Path(config_dir) / "settings.yml"
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, yaml.YAMLError, ValueError):  # ValueError: a date such as 2026-02-30
         return {}
     return data if isinstance(data, dict) else {}
 

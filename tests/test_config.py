@@ -10,6 +10,7 @@ import pytest
 
 from dagster_project.ingest.config import SETTINGS_DEFAULTS, ConfigError, load_config, write_config
 from dagster_project.ingest.schema import create_empty_tables
+from dagster_project.metric_registry import metric_names, metrics_valid_for
 
 TEAMS = """team_id,team_name,function,parent_team_id,mission
 company,Company,leadership,,Grow.
@@ -357,3 +358,330 @@ def test_all_errors_reported_together(tmp_path):
 def test_missing_config_folder(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope")
+
+
+# -- metric registry (dbt_project.yml vars.metrics) -----------------------------------------
+
+
+def test_metrics_come_from_the_registry(tmp_path):
+    """net_new_bookings (1.1) is valid for persons and teams; the unknown-metric message lists
+    the registry."""
+    plans = (
+        PLANS + "person,p1,FY2027,net_new_bookings,5,,,,\nteam,ae,FY2027,net_new_bookings,9,,,,\n"
+    )
+    cfg = load_config(make_config(tmp_path / "cfg", quota_plans__csv=plans))
+    assert [p["metric"] for p in cfg.quota_plans][-2:] == ["net_new_bookings"] * 2
+    adjustments = ADJUSTMENTS + "adj2,team,ae,net_new_bookings,2026-03-01,5,x,y\n"
+    assert load_config(make_config(tmp_path / "cfg2", adjustments__csv=adjustments))
+    errs = errors_of(tmp_path, quota_plans__csv=PLANS + "person,p1,FY2027,revenue,1,,,,\n")
+    assert errs == [
+        "quota_plans.csv, row 5 (line 6), column metric: unknown metric 'revenue' (one of "
+        + ", ".join(metric_names())
+        + ")"
+    ]
+
+
+def test_metric_invalid_for_assignee_type_names_the_valid_ones(tmp_path):
+    errs = errors_of(
+        tmp_path, adjustments__csv=ADJUSTMENTS + "a2,person,p1,installs,2026-03-01,5,x,y\n"
+    )
+    assert errs == [
+        "adjustments.csv, row 2 (line 3), column metric: metric 'installs' is not valid for a "
+        "person (valid for a person: " + ", ".join(metrics_valid_for("person")) + ")"
+    ]
+
+
+# -- settings of 1.1 -------------------------------------------------------------------------
+
+
+def test_new_settings_defaults_are_stored(tmp_path):
+    cfg = load_config(make_config(tmp_path / "cfg"))
+    assert cfg.settings["opportunity_types"] == {
+        "New Business": "new_business",
+        "Existing Business": "expansion",
+        "Expansion": "expansion",
+        "Upsell": "expansion",
+        "Renewal": "renewal",
+    }
+    assert cfg.settings["promise_field"] == "Promised_Features__c"
+    assert cfg.settings["unreleased_promise_policy"] == "hold"
+    assert cfg.settings["closed_through"] is None
+    conn = duckdb.connect()
+    create_empty_tables(conn)
+    counts = write_config(conn, cfg)
+    assert counts["opportunity_types"] == 5
+    assert conn.execute(
+        "select promise_field, unreleased_promise_policy, closed_through from config.settings"
+    ).fetchall() == [("Promised_Features__c", "hold", None)]
+    assert conn.execute(
+        "select opportunity_type, type_key, booking_type from config.opportunity_types"
+    ).fetchall() == [
+        ("New Business", "new business", "new_business"),
+        ("Existing Business", "existing business", "expansion"),
+        ("Expansion", "expansion", "expansion"),
+        ("Upsell", "upsell", "expansion"),
+        ("Renewal", "renewal", "renewal"),
+    ]
+
+
+def test_new_settings_values_are_stored(tmp_path):
+    settings = (
+        "opportunity_types:\n"
+        "  Nouveau client: new_business\n"
+        "  '  RENEWAL ': renewal\n"
+        "promise_field: ' Deal_Promises__c '\n"
+        "unreleased_promise_policy: flag\n"
+        "closed_through: 2026-04-30\n"
+    )
+    cfg = load_config(make_config(tmp_path / "cfg", settings__yml=settings))
+    assert cfg.settings["promise_field"] == "Deal_Promises__c"
+    assert cfg.settings["closed_through"] == date(2026, 4, 30)
+    conn = duckdb.connect()
+    create_empty_tables(conn)
+    write_config(conn, cfg)
+    assert conn.execute(
+        "select promise_field, unreleased_promise_policy, closed_through from config.settings"
+    ).fetchall() == [("Deal_Promises__c", "flag", date(2026, 4, 30))]
+    assert conn.execute("select * from config.opportunity_types").fetchall() == [
+        ("Nouveau client", "nouveau client", "new_business"),
+        ("  RENEWAL ", "renewal", "renewal"),
+    ]
+    quoted = load_config(
+        make_config(tmp_path / "q", settings__yml="closed_through: '2026-01-31'\n")
+    )
+    assert quoted.settings["closed_through"] == date(2026, 1, 31)
+    null = load_config(make_config(tmp_path / "n", settings__yml="closed_through: null\n"))
+    assert null.settings["closed_through"] is None
+
+
+def test_opportunity_types_replace_the_default_map_not_merge(tmp_path):
+    cfg = load_config(
+        make_config(
+            tmp_path / "cfg", settings__yml="opportunity_types:\n  Renouvellement: renewal\n"
+        )
+    )
+    assert cfg.settings["opportunity_types"] == {"Renouvellement": "renewal"}
+    assert cfg.opportunity_types == [
+        {
+            "opportunity_type": "Renouvellement",
+            "type_key": "renouvellement",
+            "booking_type": "renewal",
+        }
+    ]
+    # An empty map is a map too: every non-empty Type is then unknown.
+    empty = load_config(make_config(tmp_path / "e", settings__yml="opportunity_types: {}\n"))
+    assert empty.opportunity_types == []
+
+
+def test_opportunity_types_keys_equal_ignoring_case_and_spaces_are_an_error(tmp_path):
+    settings = (
+        "timezone: UTC\n"
+        "opportunity_types:\n"
+        "  Renewal: renewal\n"
+        "  Upsell: expansion\n"
+        "  ' renewal ': expansion\n"
+    )
+    errs = errors_of(tmp_path, settings__yml=settings)
+    assert errs == [
+        "settings.yml, line 5, key opportunity_types, entry ' renewal ': the same Type as "
+        "'Renewal' (line 3); Types are compared ignoring case and surrounding spaces"
+    ]
+    # Written twice exactly: YAML would keep one silently; it is an error too.
+    errs = errors_of(
+        tmp_path / "2", settings__yml="opportunity_types:\n  A: renewal\n  A: expansion\n"
+    )
+    assert errs == [
+        "settings.yml, line 3, key opportunity_types, entry 'A': the same Type as 'A' (line 2); "
+        "Types are compared ignoring case and surrounding spaces"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            "opportunity_types:\n  Renewal: renewals\n",
+            "settings.yml, line 3, key opportunity_types, entry 'Renewal': 'renewals' is not a "
+            "booking type (one of new_business, expansion, renewal)",
+        ),
+        (
+            "opportunity_types:\n  Upsell: [expansion]\n",
+            "settings.yml, line 3, key opportunity_types, entry 'Upsell': 'a list or mapping' is "
+            "not a booking type",
+        ),
+        (
+            "opportunity_types: [New Business, Renewal]\n",
+            "settings.yml, line 2, key opportunity_types: ['New Business', 'Renewal'] is not a "
+            "mapping of Opportunity Type value: booking type",
+        ),
+        (
+            "opportunity_types:\n  '': renewal\n",
+            "settings.yml, line 3, key opportunity_types: an entry needs an Opportunity Type "
+            "value as its key",
+        ),
+        ("promise_field: ''\n", "settings.yml, line 2, key promise_field: '' is not a column name"),
+        ("promise_field: 42\n", "settings.yml, line 2, key promise_field: 42 is not a column name"),
+        (
+            "promise_field: Stage_Name\n",
+            "settings.yml, line 2, key promise_field: 'Stage_Name' is the Opportunity column "
+            "stage_name that Quotaboard already reads",
+        ),
+        (
+            "unreleased_promise_policy: drop\n",
+            "settings.yml, line 2, key unreleased_promise_policy: 'drop' is not one of hold, flag",
+        ),
+        (
+            "unreleased_promise_policy: true\n",
+            "settings.yml, line 2, key unreleased_promise_policy: True is not one of hold, flag",
+        ),
+        (
+            "closed_through: 2026-02-30\n",
+            "settings.yml, line 2, key closed_through: '2026-02-30' is not a date YYYY-MM-DD",
+        ),
+        (
+            "closed_through: 31/01/2026\n",
+            "settings.yml, line 2, key closed_through: '31/01/2026' is not a date YYYY-MM-DD",
+        ),
+        (
+            "closed_through: 2026-01-31 10:00:00\n",
+            "settings.yml, line 2, key closed_through: '2026-01-31 10:00:00' is not a date",
+        ),
+        (
+            "closed_through: 20260131\n",
+            "settings.yml, line 2, key closed_through: 20260131 is not a date",
+        ),
+        ("promise_fields: X\n", "settings.yml, line 2, key promise_fields: unknown setting"),
+    ],
+)
+def test_new_settings_errors_name_file_and_key(tmp_path, settings, expected):
+    errs = errors_of(tmp_path, settings__yml="timezone: UTC\n" + settings)
+    assert len(errs) == 1, errs
+    assert errs[0].startswith(expected), errs
+
+
+# -- feature_ownership.csv of 1.1 ------------------------------------------------------------
+
+FEATURES_DATED = """feature,team_id,valid_from,valid_to,released_on
+reports,prod,,2026-04-01,2025-06-01
+Reports,ae,2026-04-01,,2025-06-01
+search,prod,2026-01-01,,
+"""
+
+
+def test_feature_ownership_effective_dated_with_releases(tmp_path):
+    cfg = load_config(make_config(tmp_path / "cfg", feature_ownership__csv=FEATURES_DATED))
+    assert cfg.feature_ownership == [
+        {
+            "feature": "reports",
+            "team_id": "prod",
+            "valid_from": None,
+            "valid_to": date(2026, 4, 1),
+            "released_on": date(2025, 6, 1),
+            "release_tracked": True,
+        },
+        {
+            "feature": "Reports",
+            "team_id": "ae",
+            "valid_from": date(2026, 4, 1),
+            "valid_to": None,
+            "released_on": date(2025, 6, 1),
+            "release_tracked": True,
+        },
+        {
+            "feature": "search",
+            "team_id": "prod",
+            "valid_from": date(2026, 1, 1),
+            "valid_to": None,
+            "released_on": None,  # the column exists: empty = not released yet
+            "release_tracked": True,
+        },
+    ]
+    conn = duckdb.connect()
+    create_empty_tables(conn)
+    write_config(conn, cfg)
+    assert conn.execute(
+        "select feature, valid_from, valid_to, released_on, release_tracked "
+        "from config.feature_ownership where feature = 'search'"
+    ).fetchall() == [("search", date(2026, 1, 1), None, None, True)]
+
+
+def test_feature_ownership_without_released_on_column_is_not_release_tracked(tmp_path):
+    """A 1.0 file (no released_on column): every feature counts as released since always."""
+    cfg = load_config(make_config(tmp_path / "cfg", feature_ownership__csv=FEATURES))
+    assert cfg.feature_ownership == [
+        {
+            "feature": "reports",
+            "team_id": "prod",
+            "valid_from": None,
+            "valid_to": None,
+            "released_on": None,
+            "release_tracked": False,
+        }
+    ]
+    dated = "feature,team_id,valid_from\nreports,prod,2026-01-01\n"
+    cfg = load_config(make_config(tmp_path / "cfg2", feature_ownership__csv=dated))
+    assert cfg.feature_ownership[0]["release_tracked"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            FEATURES_DATED.replace(",,2026-04-01,", ",,2026-05-01,"),
+            "feature_ownership.csv, row 2 (line 3), column valid_from: ownership of feature "
+            "'Reports' overlaps row 1 (valid_to 2026-05-01, this row valid_from 2026-04-01)",
+        ),
+        (
+            FEATURES_DATED + "SEARCH,ae,,,\n",
+            "feature_ownership.csv, row 3 (line 4), column valid_from: ownership of feature "
+            "'search' overlaps row 4 (valid_to open, this row valid_from 2026-01-01)",
+        ),
+        (
+            FEATURES_DATED.replace("Reports,ae,2026-04-01,,2025-06-01", "Reports,ae,2026-04-01,,"),
+            "feature_ownership.csv, row 2 (line 3), column released_on: feature 'Reports' has "
+            "released_on empty here but 2025-06-01 on row 1; every row of one feature carries "
+            "the same released_on",
+        ),
+        (
+            FEATURES_DATED.replace(",2026-04-01,,2025-06-01", ",2026-04-01,,2025-07-01"),
+            "feature_ownership.csv, row 2 (line 3), column released_on: feature 'Reports' has "
+            "released_on 2025-07-01 here but "
+            "2025-06-01 on row 1",
+        ),
+        (
+            FEATURES_DATED.replace("search,prod,2026-01-01,,", "search,prod,2026-13-01,,"),
+            "feature_ownership.csv, row 3 (line 4), column valid_from: '2026-13-01' is not a "
+            "valid date (YYYY-MM-DD)",
+        ),
+        (
+            FEATURES_DATED.replace(
+                "search,prod,2026-01-01,,", "search,prod,2026-01-01,01/02/2026,"
+            ),
+            "feature_ownership.csv, row 3 (line 4), column valid_to: '01/02/2026' is not a valid "
+            "date",
+        ),
+        (
+            FEATURES_DATED.replace("search,prod,2026-01-01,,", "search,prod,2026-01-01,,soon"),
+            "feature_ownership.csv, row 3 (line 4), column released_on: 'soon' is not a valid date",
+        ),
+        (
+            FEATURES_DATED.replace(
+                "search,prod,2026-01-01,,", "search,prod,2026-01-01,2026-01-01,"
+            ),
+            "feature_ownership.csv, row 3 (line 4), column valid_to: valid_to 2026-01-01 must be "
+            "after valid_from 2026-01-01",
+        ),
+        (
+            FEATURES_DATED.replace("search,prod,", "search,ghost,"),
+            "feature_ownership.csv, row 3 (line 4), column team_id: unknown team 'ghost'",
+        ),
+        (
+            FEATURES + "REPORTS,ae\n",
+            "feature_ownership.csv, row 2 (line 3), column feature: duplicate feature 'REPORTS' "
+            "(first on row 1): two rows of one feature may not overlap in time",
+        ),
+    ],
+)
+def test_feature_ownership_errors_name_file_row_and_column(tmp_path, text, expected):
+    errs = errors_of(tmp_path, feature_ownership__csv=text)
+    assert any(e.startswith(expected) for e in errs), errs

@@ -231,7 +231,7 @@ def test_dagster_assets_materialize(tmp_path, landing):
         for m in result.get_asset_materialization_events()
         for m in [m.materialization]
     }
-    assert len(mats) == 6 + 11 + 1
+    assert len(mats) == 7 + 11 + 1  # config tables, CRM objects + rejected rows, messages
     assert mats["config/people"]["rows"].value == 4
     assert mats["raw/user"]["rows_loaded"].value == 2
     assert mats["raw/rejected_rows"]["rows_total"].value == 1
@@ -299,3 +299,158 @@ def test_two_headers_for_one_column_reject_the_file(conn, landing):
     write(landing / "crm" / "account.csv", "Id,Name,Is_Deleted,IsDeleted,SystemModstamp\n")
     with pytest.raises(LandingError, match=r"crm/account.csv, line 1: column 'IsDeleted'"):
         load_crm(conn, landing)
+
+
+# -- the promise field (settings.promise_field) ---------------------------------------------
+
+
+def opp_with(column: str, value: str, opp_id: str = "o1") -> str:
+    return (
+        f"{OPP_HEADER},{column}\n"
+        f'{opp_id},a1,u1,100,2026-02-01,Closed Won,true,true,2026-01-01,2026-02-01,"{value}"\n'
+    )
+
+
+@pytest.mark.parametrize(
+    "header", ["Promised_Features__c", "promised_features__c", "PROMISEDFEATURESC"]
+)
+def test_promise_field_lands_in_promised_features_whatever_its_spelling(conn, landing, header):
+    write(landing / "crm" / "Opportunity" / "2026-02-01.csv", opp_with(header, "SSO; Audit Log"))
+    load_crm(conn, landing)
+    assert rows(conn, "select id, promised_features from raw.opportunity") == [
+        ("o1", "SSO; Audit Log")
+    ]
+
+
+def test_promise_field_named_by_the_setting(conn, landing):
+    """Another promise field: that column lands in promised_features; a column that is only
+    called promised_features is an extra column under another name."""
+    text = (
+        f"{OPP_HEADER},Deal_Promises__c,promised_features\n"
+        "o1,a1,u1,100,2026-02-01,Closed Won,true,true,2026-01-01,2026-02-01,SSO,not this\n"
+    )
+    write(landing / "crm" / "Opportunity" / "2026-02-01.csv", text)
+    load_crm(conn, landing, promise_field="deal_promises__C")
+    assert rows(conn, "select promised_features, x_promised_features from raw.opportunity") == [
+        ("SSO", "not this")
+    ]
+
+
+def test_promise_field_defaults_to_config_settings(conn, landing):
+    """Without an explicit field the loader reads config.settings, as the config step wrote
+    it before the raw step runs."""
+    from test_config import make_config
+
+    from dagster_project.ingest.config import load_config, write_config
+
+    cfg = make_config(landing.parent / "cfg", settings__yml="promise_field: Deal_Promises__c\n")
+    write_config(conn, load_config(cfg))
+    write(landing / "crm" / "Opportunity" / "2026-02-01.csv", opp_with("DealPromises__c", "SSO"))
+    load_crm(conn, landing)
+    assert rows(conn, "select promised_features from raw.opportunity") == [("SSO",)]
+
+
+def test_changed_promise_field_reads_opportunity_files_again(conn, landing):
+    text = (
+        f"{OPP_HEADER},Promised_Features__c,Deal_Promises__c\n"
+        "o1,a1,u1,100,2026-02-01,Closed Won,true,true,2026-01-01,2026-02-01,old,new\n"
+    )
+    write(landing / "crm" / "Opportunity" / "2026-02-01.csv", text)
+    load_crm(conn, landing)
+    assert rows(conn, "select promised_features from raw.opportunity") == [("old",)]
+    assert rows(
+        conn, "select read_options from raw.load_manifest where target_table = 'opportunity'"
+    ) == [("promise_field=promisedfeaturesc",)]
+
+    # Same field, spelled differently: nothing to read again.
+    again = load_crm(conn, landing, promise_field="PROMISED_FEATURES__C")
+    assert again["Opportunity"].files_loaded == 0
+
+    # Another field: every Opportunity file is read again (other objects are not).
+    changed = load_crm(conn, landing, promise_field="Deal_Promises__c")
+    assert changed["Opportunity"].files_loaded == 1
+    assert changed["User"].files_loaded == 0
+    assert rows(conn, "select id, promised_features, promised_features_c from raw.opportunity") == [
+        ("o1", "new", "old")
+    ]
+    assert rows(
+        conn, "select read_options from raw.load_manifest where target_table = 'opportunity'"
+    ) == [("promise_field=dealpromisesc",)]
+    assert (
+        load_crm(conn, landing, promise_field="Deal_Promises__c")["Opportunity"].files_loaded == 0
+    )
+
+
+def test_changed_promise_field_in_settings_reloads_through_the_assets(tmp_path, landing):
+    import dagster as dg
+    from test_config import make_config
+
+    from dagster_project.defs.config import config_tables
+    from dagster_project.defs.extract.crm import crm_raw_tables
+    from dagster_project.resources import QuotaboardPaths
+
+    text = (
+        f"{OPP_HEADER},Promised_Features__c,Deal_Promises__c\n"
+        "o1,a1,u1,100,2026-02-01,Closed Won,true,true,2026-01-01,2026-02-01,old,new\n"
+    )
+    write(landing / "crm" / "Opportunity" / "2026-02-01.csv", text)
+    config_dir = make_config(tmp_path / "config")
+    paths = QuotaboardPaths(
+        landing_dir=str(landing), config_dir=str(config_dir), home_dir=str(tmp_path / "home")
+    )
+
+    def promised() -> list[tuple]:
+        assert dg.materialize([config_tables, crm_raw_tables], resources={"paths": paths}).success
+        with duckdb.connect(str(paths.warehouse_path), read_only=True) as c:
+            return c.execute("select promised_features from raw.opportunity").fetchall()
+
+    assert promised() == [("old",)]
+    (config_dir / "settings.yml").write_text("promise_field: Deal_Promises__c\n")
+    assert promised() == [("new",)]
+
+
+def test_an_older_working_database_gains_the_new_columns(tmp_path, landing):
+    """Tables created by an earlier version get the columns this one declares (NULL in old
+    rows); Opportunity files loaded before the promise field existed are read again."""
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as c:
+        c.execute("create schema raw; create schema config")
+        c.execute(
+            "create table raw.opportunity (id varchar, _source_file varchar, "
+            "_source_line bigint, _loaded_at timestamp)"
+        )
+        c.execute(
+            "create table raw.load_manifest (source_file varchar, target_table varchar, "
+            "size_bytes bigint, modified_at double, row_count bigint, loaded_at timestamp)"
+        )
+        c.execute("create table config.feature_ownership (feature varchar, team_id varchar)")
+        c.execute("insert into config.feature_ownership values ('reports', 'prod')")
+    write(landing / "crm" / "Opportunity" / "2026-02-01.csv", opp_with("Promised_Features__c", "X"))
+    with duckdb.connect(str(path)) as c:
+        create_empty_tables(c)
+        cols = {
+            (t, col)
+            for t, col in c.execute(
+                "select table_name, column_name from information_schema.columns"
+            ).fetchall()
+        }
+        assert {
+            ("opportunity", "promised_features"),
+            ("opportunity", "amount"),
+            ("load_manifest", "read_options"),
+            ("feature_ownership", "released_on"),
+            ("feature_ownership", "release_tracked"),
+            ("settings", "closed_through"),
+            ("opportunity_types", "type_key"),
+        } <= cols
+        assert c.execute("select * from config.feature_ownership").fetchall() == [
+            ("reports", "prod", None, None, None, None)
+        ]
+        stat = (landing / "crm" / "Opportunity" / "2026-02-01.csv").stat()
+        c.execute(
+            "insert into raw.load_manifest values "
+            "('crm/Opportunity/2026-02-01.csv', 'opportunity', ?, ?, 1, now(), null)",
+            [stat.st_size, stat.st_mtime],
+        )
+        assert load_crm(c, landing)["Opportunity"].files_loaded == 1
+        assert c.execute("select promised_features from raw.opportunity").fetchall() == [("X",)]

@@ -11,7 +11,12 @@ import duckdb
 import pytest
 
 from dagster_project.ingest.crm import load_crm
-from dagster_project.ingest.schema import CRM_OBJECTS, create_empty_tables, match_key
+from dagster_project.ingest.schema import (
+    CRM_OBJECTS,
+    DEFAULT_PROMISE_FIELD,
+    create_empty_tables,
+    match_key,
+)
 from dagster_project.sources.salesforce import (
     SalesforceClient,
     SalesforceExtractError,
@@ -26,16 +31,23 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def _fields() -> dict[str, list[str]]:
-    """Describe fields of a typical org: every contract field, but (as in real orgs) no
-    IsDeleted on User and DatedConversionRate, and no OpportunitySplit objects at all."""
+    """Describe fields of a typical org: every contract field (Opportunity.Type included) and
+    the promise field Promised_Features__c, but (as in real orgs) no IsDeleted on User and
+    DatedConversionRate, and no OpportunitySplit objects at all."""
     out = {}
     for obj, (_, req, opt) in CRM_OBJECTS.items():
         names = [api_name(c) for c in (*req, *opt)]
         if obj in ("User", "DatedConversionRate"):
             names.remove("IsDeleted")
         out[obj] = names + ["LastModifiedDate"]
+    out["Opportunity"].append("Promised_Features__c")
     del out["OpportunitySplit"], out["OpportunitySplitType"]
     return out
+
+
+# Opportunity Type and promised features (a multi-select picklist: ';'-separated) per record.
+_OPP_TYPES = {1: "New Business", 2: "Renewal", 3: None}
+_OPP_PROMISES = {1: "Audit Log;Mobile App", 2: None, 3: "SSO"}
 
 
 def _rec(i: int, stamp: str, **kw) -> dict:
@@ -72,7 +84,8 @@ def _records() -> dict[str, list[dict]]:
                 IsWon=True,
                 CreatedDate="2026-09-01T00:00:00.000+0000",
                 CurrencyIsoCode="USD",
-                Type=None,
+                Type=_OPP_TYPES[i],
+                Promised_Features__c=_OPP_PROMISES[i],
             )
             for i in range(1, 4)
         ],
@@ -134,7 +147,11 @@ def test_full_then_incremental_extract(org, tmp_path):
     rows = _read(opp)
     assert [r["Id"] for r in rows] == ["001", "002", "003"]
     assert rows[0]["IsWon"] == "true" and rows[0]["Amount"] == "1000.5"
-    assert rows[0]["Type"] == ""
+    assert [(r["Type"], r["Promised_Features__c"]) for r in rows] == [
+        ("New Business", "Audit Log;Mobile App"),
+        ("Renewal", ""),
+        ("", "SSO"),
+    ]
     assert "LastModifiedDate" not in rows[0]  # only the contract's fields
     user_header = list(_read(landing / "crm" / "User" / opp.name)[0])
     assert "IsDeleted" not in user_header and "Email" in user_header
@@ -374,6 +391,67 @@ def test_failure_mid_object_keeps_finished_objects_and_no_partial_file(org, tmp_
     assert res.objects["Account"].mode == "full" and res.objects["Account"].rows == 5
 
 
+def _opportunity_file(landing: Path, now: datetime = NOW) -> Path:
+    return landing / "crm" / "Opportunity" / f"sf-{now.strftime('%Y%m%dT%H%M%S.%f')}Z.csv"
+
+
+def test_type_and_promise_field_are_extracted_and_load(org, tmp_path):
+    """Opportunity.Type and the promise field (settings.promise_field, default
+    Promised_Features__c) are queried when the describe lists them, and land in
+    raw.opportunity.type and raw.opportunity.promised_features."""
+    landing = tmp_path / "landing"
+    res = extract_salesforce(_cfg(org), landing, tmp_path / "home", now=NOW)
+    assert {"Type", "Promised_Features__c"} <= set(res.objects["Opportunity"].fields)
+    query = next(p for _, p in org.requests if "/queryAll/" in p and "FROM+Opportunity" in p)
+    assert "Type" in query and "Promised_Features__c" in query
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_empty_tables(conn)
+    load_crm(conn, landing)
+    assert conn.execute(
+        "SELECT id, type, promised_features FROM raw.opportunity ORDER BY id"
+    ).fetchall() == [
+        ("001", "New Business", "Audit Log;Mobile App"),
+        ("002", "Renewal", None),
+        ("003", None, "SSO"),
+    ]
+    conn.close()
+
+
+def test_promise_field_named_in_settings_is_extracted(org, tmp_path):
+    """promise_field of <config>/settings.yml decides which field is queried (matched to the
+    org's spelling ignoring case and underscores); changing it extracts Opportunity in full."""
+    config, landing, home = tmp_path / "config", tmp_path / "landing", tmp_path / "home"
+    config.mkdir()
+    org.fields["Opportunity"].append("Deal_Promises__c")
+    for rec in org.records["Opportunity"]:
+        rec["Deal_Promises__c"] = f"Feature {rec['Id']}"
+    extract_salesforce(_cfg(org, config), landing, home, now=NOW)
+    (config / "settings.yml").write_text("promise_field: deal_promises__C\n", encoding="utf-8")
+    cfg = _cfg(org, config)
+    assert cfg.promise_field == "deal_promises__C"
+    later = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    res = extract_salesforce(cfg, landing, home, now=later)
+    opp = res.objects["Opportunity"]
+    assert opp.mode == "full" and "Deal_Promises__c" in opp.fields
+    assert "Promised_Features__c" not in opp.fields
+    assert any("Opportunity: the fields extracted changed" in n for n in res.notes)
+    rows = _read(_opportunity_file(landing, later))
+    assert [r["Deal_Promises__c"] for r in rows] == ["Feature 001", "Feature 002", "Feature 003"]
+
+
+def test_org_without_type_or_promise_field(org, tmp_path):
+    """Both are optional: an org without them is extracted without them, with a note."""
+    org.fields["Opportunity"] = [
+        f for f in org.fields["Opportunity"] if f not in ("Type", "Promised_Features__c")
+    ]
+    res = extract_salesforce(_cfg(org), tmp_path / "l", tmp_path / "h", now=NOW)
+    fields = res.objects["Opportunity"].fields
+    assert "Type" not in fields and "Promised_Features__c" not in fields
+    note = next(n for n in res.notes if n.startswith("Opportunity: the org has no"))
+    assert "Type" in note and "Promised_Features__c (settings.yml promise_field)" in note
+    assert res.objects["Opportunity"].rows == 3
+
+
 def test_dagster_asset_extracts_without_leaking_secrets(org, tmp_path, monkeypatch):
     import dagster as dg
 
@@ -408,7 +486,9 @@ def _sample_org_records(crm_dir: Path) -> tuple[dict[str, list[str]], dict[str, 
     for obj, (_, required, optional) in CRM_OBJECTS.items():
         columns = [*required, *optional]
         by_key = {match_key(c): api_name(c) for c in columns}
-        fields[obj] = [api_name(c) for c in columns]
+        if obj == "Opportunity":  # the promise field, as the default settings name it
+            by_key[match_key(DEFAULT_PROMISE_FIELD)] = DEFAULT_PROMISE_FIELD
+        fields[obj] = list(by_key.values())
         entry = entries.get(match_key(obj))
         files = [] if entry is None else [entry] if entry.is_file() else sorted(entry.glob("*.csv"))
         current: dict[str, tuple[str, dict]] = {}

@@ -27,23 +27,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import duckdb
 import yaml
 
+from dagster_project import metric_registry
 from dagster_project.ingest.files import insert_rows, is_inside
-from dagster_project.ingest.schema import CONFIG_SCHEMA, CONFIG_TABLES, match_key
+from dagster_project.ingest.schema import (
+    CONFIG_SCHEMA,
+    CONFIG_TABLES,
+    CRM_OBJECTS,
+    DEFAULT_PROMISE_FIELD,
+    match_key,
+)
 
 FUNCTIONS = ("sales", "sales_management", "product", "rnd", "leadership")
 ASSIGNEE_TYPES = ("person", "team")
-# metrics.md §2 Validity.
-METRIC_VALIDITY: dict[str, frozenset[str]] = {
-    "bookings": frozenset({"person", "team"}),
-    "new_logos": frozenset({"person", "team"}),
-    "assisted_bookings": frozenset({"person"}),
-    "team_bookings": frozenset({"person"}),
-    "active_accounts": frozenset({"team"}),
-    "feature_adopting_accounts": frozenset({"team"}),
-    "installs": frozenset({"team"}),
-    "influenced_bookings": frozenset({"team"}),
-    "activated_accounts": frozenset({"team"}),
-}
 FISCAL_PERIOD_RE = re.compile(r"^FY\d{4}(-Q[1-4]|-M(0[1-9]|1[0-2]))?$")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -63,6 +58,23 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "late_message_lookback_days": 3,
     "duckdb_memory_limit": None,
     "board_show_people": True,
+    # 1.1
+    "opportunity_types": {
+        "New Business": "new_business",
+        "Existing Business": "expansion",
+        "Expansion": "expansion",
+        "Upsell": "expansion",
+        "Renewal": "renewal",
+    },
+    "promise_field": DEFAULT_PROMISE_FIELD,
+    "unreleased_promise_policy": "hold",
+    "closed_through": None,
+}
+BOOKING_TYPES = ("new_business", "expansion", "renewal")
+PROMISE_POLICIES = ("hold", "flag")
+# Opportunity columns the contract reads (match key -> column): the promise field is another.
+_OPPORTUNITY_COLUMNS = {
+    match_key(c): c for c in (*CRM_OBJECTS["Opportunity"][1], *CRM_OBJECTS["Opportunity"][2])
 }
 
 # file -> (table, required columns, optional columns, file required)
@@ -85,7 +97,12 @@ CONFIG_FILES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], bool]] = {
         ("weight", "cap", "prorate", "narrative"),
         True,
     ),
-    "feature_ownership.csv": ("feature_ownership", ("feature", "team_id"), (), True),
+    "feature_ownership.csv": (
+        "feature_ownership",
+        ("feature", "team_id"),
+        ("valid_from", "valid_to", "released_on"),
+        True,
+    ),
     "adjustments.csv": (
         "adjustments",
         (
@@ -143,10 +160,27 @@ class Config:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=lambda: dict(SETTINGS_DEFAULTS))
 
+    @property
+    def opportunity_types(self) -> list[dict[str, Any]]:
+        """``config.opportunity_types``: one row per entry of ``settings.opportunity_types``."""
+        return opportunity_type_rows(self.settings["opportunity_types"])
+
     def table(self, name: str) -> list[dict[str, Any]]:
         if name == "settings":
             return [self.settings]
         return getattr(self, name)
+
+
+def type_key(value: str) -> str:
+    """How an Opportunity ``Type`` is compared: surrounding spaces and case ignored."""
+    return value.strip().lower()
+
+
+def opportunity_type_rows(mapping: dict[str, str]) -> list[dict[str, Any]]:
+    return [
+        {"opportunity_type": k, "type_key": type_key(k), "booking_type": v}
+        for k, v in mapping.items()
+    ]
 
 
 # --------------------------------------------------------------------------- reading
@@ -384,13 +418,17 @@ def _check_assignee(
             errors.append(f"{r.where('assignee_id')}: unknown {atype} {aid!r} (not in {src})")
     metric = _require(r, "metric", errors)
     if metric is not None:
-        if metric not in METRIC_VALIDITY:
+        registry = metric_registry.registry()
+        if metric not in registry:
             errors.append(
-                f"{r.where('metric')}: unknown metric {metric!r} "
-                f"(one of {', '.join(METRIC_VALIDITY)})"
+                f"{r.where('metric')}: unknown metric {metric!r} (one of {', '.join(registry)})"
             )
-        elif atype and atype not in METRIC_VALIDITY[metric]:
-            errors.append(f"{r.where('metric')}: metric {metric!r} is not valid for a {atype}")
+        elif atype and not registry[metric].valid_for(atype):
+            valid = ", ".join(metric_registry.metrics_valid_for(atype))
+            errors.append(
+                f"{r.where('metric')}: metric {metric!r} is not valid for a {atype} "
+                f"(valid for a {atype}: {valid})"
+            )
     return atype, aid, metric
 
 
@@ -444,22 +482,69 @@ def _check_plans(
 
 
 def _check_features(rows: list[Row], teams: set[str], errors: list[str]) -> list[dict[str, Any]]:
+    """feature_ownership.csv: effective-dated rows (valid_from inclusive, valid_to exclusive,
+    empty = open); rows of one feature (compared ignoring case) never overlap and all carry
+    the same released_on. ``release_tracked`` says whether the file has a released_on column."""
     out: list[dict[str, Any]] = []
-    seen: dict[str, Row] = {}
+    tracked = any("released_on" in r.values for r in rows)
+    by_feature: dict[str, list[tuple[date | None, date | None, Row]]] = {}
+    released: dict[str, tuple[date | None, Row]] = {}
     for r in rows:
         feature = _require(r, "feature", errors)
         team = _require(r, "team_id", errors)
         if team is not None and team not in teams:
             errors.append(f"{r.where('team_id')}: unknown team {team!r} (not in teams.csv)")
-        if feature is not None:
-            if feature in seen:
+        n_errors = len(errors)
+        vf = _parse_date(r, "valid_from", errors, required=False)
+        vt = _parse_date(r, "valid_to", errors, required=False)
+        released_on = _parse_date(r, "released_on", errors, required=False)
+        dates_ok = len(errors) == n_errors
+        if vf and vt and not vf < vt:
+            errors.append(f"{r.where('valid_to')}: valid_to {vt} must be after valid_from {vf}")
+            dates_ok = False
+        if feature is not None and dates_ok:
+            key = feature.lower()
+            by_feature.setdefault(key, []).append((vf, vt, r))
+            if key not in released:
+                released[key] = (released_on, r)
+            elif released[key][0] != released_on:
+                first_on, first = released[key]
                 errors.append(
-                    f"{r.where('feature')}: duplicate feature {feature!r} "
-                    f"(first on row {seen[feature].number})"
+                    f"{r.where('released_on')}: feature {feature!r} has released_on "
+                    f"{released_on or 'empty'} here but {first_on or 'empty'} on row "
+                    f"{first.number}; every row of one feature carries the same released_on"
                 )
-            else:
-                seen[feature] = r
-        out.append({"feature": feature, "team_id": team})
+        out.append(
+            {
+                "feature": feature,
+                "team_id": team,
+                "valid_from": vf,
+                "valid_to": vt,
+                "released_on": released_on,
+                "release_tracked": tracked,
+            }
+        )
+    for spans in by_feature.values():
+        spans.sort(key=lambda s: (s[0] or date.min, s[2].number))
+        reach: tuple[date | None, Row] | None = None  # the earlier row that reaches furthest
+        for vf, vt, r in spans:
+            if reach is not None and (reach[0] is None or vf is None or reach[0] > vf):
+                prev_to, prev = reach
+                feature = r.get("feature")
+                if not any(x.get(c) for x in (r, prev) for c in ("valid_from", "valid_to")):
+                    errors.append(
+                        f"{r.where('feature')}: duplicate feature {feature!r} (first on row "
+                        f"{prev.number}): two rows of one feature may not overlap in time "
+                        "(give them valid_from/valid_to)"
+                    )
+                else:
+                    errors.append(
+                        f"{r.where('valid_from')}: ownership of feature {feature!r} overlaps "
+                        f"row {prev.number} (valid_to {prev_to or 'open'}, this row valid_from "
+                        f"{vf or 'since always'})"
+                    )
+            if reach is None or reach[0] is not None and (vt is None or vt > reach[0]):
+                reach = (vt, r)
     return out
 
 
@@ -504,6 +589,89 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
+class _SettingsLoader(yaml.SafeLoader):
+    """``yaml.safe_load``, except that dates stay text: ``closed_through`` is validated here with
+    a message naming the key (PyYAML itself fails on ``2026-02-30``)."""
+
+
+_SettingsLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+
+
+def _mapping_entries(path: Path, key: str) -> list[tuple[str | None, str | None, int]]:
+    """The entries of the top-level mapping ``key`` of a YAML file as written, duplicates
+    included: (key text, value text, line); None for a key or value that is not a single
+    value (a list, a mapping)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8-sig"), Loader=_SettingsLoader)
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    node = None
+    for k, v in root.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            node = v  # the last one, as the YAML loader keeps
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    return [
+        (
+            k.value if isinstance(k, yaml.ScalarNode) else None,
+            v.value if isinstance(v, yaml.ScalarNode) else None,
+            k.start_mark.line + 1,
+        )
+        for k, v in node.value
+    ]
+
+
+def _check_opportunity_types(path: Path, value: Any, errors: list[str]) -> dict[str, str] | None:
+    """settings.yml ``opportunity_types``: Type value -> booking type, keys compared ignoring
+    case and surrounding spaces. The map replaces the default one (it is not merged)."""
+    key = "opportunity_types"
+    if not isinstance(value, dict):
+        return None  # reported by the caller
+    out: dict[str, str] = {}
+    first: dict[str, tuple[str, int]] = {}
+    ok = True
+    for text, booking, line in _mapping_entries(path, key):
+        where = f"{path.name}, line {line}, key {key}"
+        if text is None or not text.strip():
+            errors.append(f"{where}: an entry needs an Opportunity Type value as its key")
+            ok = False
+            continue
+        if booking not in BOOKING_TYPES:
+            shown = booking if booking is not None else "a list or mapping"
+            errors.append(
+                f"{where}, entry {text!r}: {shown!r} is not a booking type (one of "
+                f"{', '.join(BOOKING_TYPES)})"
+            )
+            ok = False
+        tkey = type_key(text)
+        if tkey in first:
+            other, other_line = first[tkey]
+            errors.append(
+                f"{where}, entry {text!r}: the same Type as {other!r} (line {other_line}); Types "
+                "are compared ignoring case and surrounding spaces"
+            )
+            ok = False
+            continue
+        first[tkey] = (text, line)
+        if booking in BOOKING_TYPES:
+            out[text] = booking
+    return out if ok else None
+
+
+def _check_date_setting(value: Any) -> date | None:
+    text = value.strip() if isinstance(value, str) else ""
+    if _DATE_RE.match(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return None
+    return None
+
+
 def _check_settings(path: Path, errors: list[str]) -> dict[str, Any]:
     settings = dict(SETTINGS_DEFAULTS)
     name = path.name
@@ -511,7 +679,7 @@ def _check_settings(path: Path, errors: list[str]) -> dict[str, Any]:
         errors.append(f"{name}: file is missing from the config folder")
         return settings
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        raw = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_SettingsLoader)
     except (yaml.YAMLError, UnicodeDecodeError, OSError) as e:
         errors.append(f"{name}: unreadable YAML ({e})")
         return settings
@@ -584,6 +752,42 @@ def _check_settings(path: Path, errors: list[str]) -> dict[str, Any]:
             ok = isinstance(value, bool)
             if not ok:
                 err(key, f"{value!r} is not true or false")
+        elif key == "opportunity_types":
+            if not isinstance(value, dict):
+                ok = False
+                err(
+                    key,
+                    f"{value!r} is not a mapping of Opportunity Type value: booking type "
+                    f"({', '.join(BOOKING_TYPES)})",
+                )
+            else:
+                value = _check_opportunity_types(path, value, errors)
+                ok = value is not None
+        elif key == "promise_field":
+            ok = isinstance(value, str) and bool(match_key(value.strip()))
+            if not ok:
+                err(key, f"{value!r} is not a column name (e.g. {DEFAULT_PROMISE_FIELD})")
+            else:
+                value = value.strip()
+                taken = _OPPORTUNITY_COLUMNS.get(match_key(value))
+                if taken:
+                    ok = False
+                    err(
+                        key,
+                        f"{value!r} is the Opportunity column {taken} that Quotaboard already "
+                        "reads for another purpose; name the field listing promised features",
+                    )
+        elif key == "unreleased_promise_policy":
+            ok = value in PROMISE_POLICIES
+            if not ok:
+                err(key, f"{value!r} is not one of {', '.join(PROMISE_POLICIES)}")
+        elif key == "closed_through":
+            checked = _check_date_setting(value)
+            ok = checked is not None
+            if ok:
+                value = checked
+            else:
+                err(key, f"{value!r} is not a date YYYY-MM-DD (or null)")
         if ok:
             settings[key] = value
     return settings

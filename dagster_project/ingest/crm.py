@@ -8,11 +8,17 @@ and so is a symbolic link that leads out of the landing folder (never followed).
 Reading: DuckDB's ``read_csv`` (every value as text, ``header=true``, RFC 4180 quoting), one
 ``INSERT ... SELECT`` per file, no Python row loop. Each header maps to its canonical column
 through ``schema.match_key``; an extra column is added to the raw table as VARCHAR under the
-header's snake_case form. A file missing a required column (or an Event file with neither
-ActivityDateTime nor ActivityDate), an empty file, and a file whose header is not a CSV header
-at all (binary or non-UTF-8 bytes, another delimiter than ',') are rejected as a whole:
-:class:`LandingError` naming file, line and column, raised before anything is written, so the
-run stops before publishing.
+header's snake_case form. Opportunity's promise field (``settings.promise_field``, e.g.
+``Promised_Features__c``) lands in the canonical column ``promised_features`` whatever its
+spelling (``promised_features__c``, ``PROMISEDFEATURESC``); each Opportunity file's manifest
+entry records which field that was, so a changed setting reads the files again (files no longer
+in the landing folder keep the rows they were read with).
+
+A file missing a required column (or an Event file with neither ActivityDateTime nor
+ActivityDate), an empty file, and a file whose header is not a CSV header at all (binary or
+non-UTF-8 bytes, another delimiter than ',') are rejected as a whole: :class:`LandingError`
+naming file, line and column, raised before anything is written, so the run stops before
+publishing.
 
 Malformed lines (wrong number of fields, an unterminated quote, invalid UTF-8) are neither a
 crash nor silently dropped: ``read_csv(store_rejects=true)`` sets them aside and they land in
@@ -58,11 +64,14 @@ from dagster_project.ingest.manifest import (
     stat_file,
 )
 from dagster_project.ingest.schema import (
+    CONFIG_SCHEMA,
     CRM_OBJECTS,
+    DEFAULT_PROMISE_FIELD,
     RAW_SCHEMA,
     REJECTED_ROWS_COLUMNS,
     REJECTED_ROWS_TABLE,
     REQUIRED_CRM_OBJECTS,
+    SETTING_COLUMNS,
     match_key,
 )
 
@@ -158,10 +167,51 @@ def _clip(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def map_header(object_name: str, header: list[str], rel: str) -> tuple[list[str], list[str]]:
-    """(target column per header position, errors) for one file's header."""
+def setting_sources(object_name: str, settings: dict[str, str] | None = None) -> dict[str, str]:
+    """{match key of the landing column: raw column} for the object's columns that a setting
+    names (``schema.SETTING_COLUMNS``); ``settings`` maps setting key -> value (missing: the
+    default)."""
+    settings = settings or {}
+    out: dict[str, str] = {}
+    for column, key in SETTING_COLUMNS.get(object_name, {}).items():
+        value = settings.get(key) or (DEFAULT_PROMISE_FIELD if key == "promise_field" else None)
+        if value and match_key(value):
+            out[match_key(value)] = column
+    return out
+
+
+def read_options(object_name: str, settings: dict[str, str] | None = None) -> str | None:
+    """What the manifest records about how the object's files were read (None: nothing
+    depends on configuration)."""
+    sources = setting_sources(object_name, settings)
+    if not sources:
+        return None
+    by_column = {column: key for key, column in sources.items()}
+    return ";".join(f"{SETTING_COLUMNS[object_name][c]}={by_column[c]}" for c in sorted(by_column))
+
+
+def promise_field_of(conn: duckdb.DuckDBPyConnection) -> str:
+    """``promise_field`` as the config step wrote it to ``config.settings`` (the default when
+    the configuration was not loaded yet)."""
+    try:
+        row = conn.execute(f"SELECT promise_field FROM {CONFIG_SCHEMA}.settings LIMIT 1").fetchone()
+    except duckdb.Error:
+        return DEFAULT_PROMISE_FIELD
+    return row[0] if row and row[0] else DEFAULT_PROMISE_FIELD
+
+
+def map_header(
+    object_name: str, header: list[str], rel: str, settings: dict[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """(target column per header position, errors) for one file's header. ``settings``: the
+    settings that name landing columns (``promise_field``), default values when missing."""
     _, required, optional = CRM_OBJECTS[object_name]
     known = {match_key(c): c for c in (*required, *optional)}
+    for key, column in setting_sources(object_name, settings).items():
+        known.setdefault(key, column)
+    # A column that only looks like one of them (``promised_features`` when the promise field
+    # is another one) is an extra column, kept under another name.
+    derived = set(SETTING_COLUMNS.get(object_name, {}))
     targets: list[str] = []
     errors: list[str] = []
     problem = header_problem(header)
@@ -169,7 +219,10 @@ def map_header(object_name: str, header: list[str], rel: str) -> tuple[list[str]
         return [], [f"{rel}, line 1: {problem}"]
     for i, h in enumerate(header):
         h = h.strip()
-        target = known.get(match_key(h)) or snake_case(h) or f"column_{i + 1}"
+        canonical = known.get(match_key(h))
+        target = canonical or snake_case(h) or f"column_{i + 1}"
+        if canonical is None and target in derived:
+            target = f"x_{target}"
         if target.startswith("_"):
             target = "x" + target  # never collide with lineage columns
         if target in targets:
@@ -275,13 +328,20 @@ def _load_file(
 
 
 def load_crm(
-    conn: duckdb.DuckDBPyConnection, landing: Path | str, loaded_at: datetime | None = None
+    conn: duckdb.DuckDBPyConnection,
+    landing: Path | str,
+    loaded_at: datetime | None = None,
+    promise_field: str | None = None,
 ) -> dict[str, LoadStats]:
     """Load new and changed CRM files into ``raw.<object>`` (tables must exist:
     ``schema.create_empty_tables``). Returns stats per Salesforce object.
 
+    ``promise_field``: the Opportunity column that lands in ``promised_features``; by default
+    ``config.settings.promise_field`` as the config step wrote it (which runs first).
+
     Every file's header is checked before anything is written; any problem raises
     LandingError (all problems together). The load itself is one transaction."""
+    settings = {"promise_field": promise_field or promise_field_of(conn)}
     landing = Path(landing).resolve()
     if not landing.is_dir():
         raise LandingError(f"landing folder {landing} does not exist")
@@ -297,14 +357,15 @@ def load_crm(
     for obj, paths in found.items():
         table = CRM_OBJECTS[obj][0]
         files = [stat_file(landing, p) for p in paths]
-        changed, unchanged = split_changed(conn, table, files)
+        options = read_options(obj, settings)
+        changed, unchanged = split_changed(conn, table, files, options)
         todo: list[CrmFile] = []
         for f in changed:
             header = read_header(f.path)
             if not header:
                 errors.append(f"{f.rel}: the file is empty (no header line)")
                 continue
-            targets, errs = map_header(obj, header, f.rel)
+            targets, errs = map_header(obj, header, f.rel, settings)
             errors.extend(errs)
             todo.append(CrmFile(obj, f, header, targets))
         plans[obj] = (todo, len(unchanged))
@@ -345,7 +406,7 @@ def load_crm(
                 st.rows_loaded += n_rows
                 st.rows_rejected += n_rej
                 st.loaded_files.append(cf.file.rel)
-            record_loaded(conn, table, counts, loaded_at)
+            record_loaded(conn, table, counts, loaded_at, read_options(obj, settings))
             if counts:
                 fault_point(CRM_LOAD)  # rows and manifest written, not committed
             stats[obj] = st

@@ -8,8 +8,9 @@ For each object of the contract (``ingest.schema.CRM_OBJECTS``):
    is an error. A required field the describe does not list is an error naming
    ``Object.Field``; optional fields the org lacks (``User.IsDeleted``,
    ``DatedConversionRate.IsDeleted``, ``Opportunity.CurrencyIsoCode`` in a single-currency org)
-   are simply not queried. Every describe problem of every object is reported together,
-   before anything is written.
+   are simply not queried. Fields a setting names (``Opportunity``'s promise field,
+   ``settings.promise_field``, ``Promised_Features__c`` by default) are optional too. Every
+   describe problem of every object is reported together, before anything is written.
 2. **Query** the contract's fields through ``queryAll`` (deleted and archived rows come back,
    deleted ones with ``IsDeleted = true``), following ``nextRecordsUrl`` pages. The first run
    of an object (no watermark) is a full extract; later runs ask for
@@ -37,7 +38,6 @@ import base64
 import csv
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -49,7 +49,13 @@ from typing import Any
 
 import requests
 
-from dagster_project.ingest.schema import CRM_OBJECTS, REQUIRED_CRM_OBJECTS, match_key
+from dagster_project.atomic import atomic_path, write_text_atomic
+from dagster_project.ingest.schema import (
+    CRM_OBJECTS,
+    REQUIRED_CRM_OBJECTS,
+    SETTING_COLUMNS,
+    match_key,
+)
 from dagster_project.sources.source_config import SalesforceConfig
 
 log = logging.getLogger(__name__)
@@ -275,16 +281,6 @@ class SalesforceClient:
 # -- state -----------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def state_path(home: Path) -> Path:
     return Path(home) / "state" / STATE_FILE
 
@@ -375,8 +371,12 @@ class _Plan:
     has_is_deleted: bool
 
 
-def _plan(client: SalesforceClient, objects: list[str]) -> tuple[list[_Plan], list[str]]:
-    """Describe every object: (plans, notes); raise every problem together."""
+def _plan(
+    client: SalesforceClient, objects: list[str], settings: dict[str, str] | None = None
+) -> tuple[list[_Plan], list[str]]:
+    """Describe every object: (plans, notes); raise every problem together. ``settings``:
+    the settings that name fields (``promise_field``)."""
+    settings = settings or {}
     plans: list[_Plan] = []
     notes: list[str] = []
     errors: list[str] = []
@@ -428,6 +428,15 @@ def _plan(client: SalesforceClient, objects: list[str]) -> tuple[list[_Plan], li
             if name is None:
                 missing_optional.append(api_name(col))
             else:
+                select.append(name)
+        for setting in SETTING_COLUMNS.get(obj, {}).values():
+            wanted = settings.get(setting)
+            if not wanted:
+                continue
+            name = by_key.get(match_key(wanted))
+            if name is None:
+                missing_optional.append(f"{wanted} (settings.yml {setting})")
+            elif name not in select:
                 select.append(name)
         if obj == "Event" and not {"activitydatetime", "activitydate"} & {
             match_key(s) for s in select
@@ -502,7 +511,7 @@ def extract_salesforce(
     if client.session_id is None:
         client.login()
     try:
-        plans, notes = _plan(client, objects)
+        plans, notes = _plan(client, objects, {"promise_field": config.promise_field})
     except SalesforceApiError as e:
         raise SalesforceExtractError(f"Salesforce describe failed: {e}") from None
     result.notes.extend(notes)
@@ -523,8 +532,6 @@ def extract_salesforce(
             soql += f" WHERE SystemModstamp >= {_soql_datetime(previous - overlap)}"
         res = ObjectResult(obj, "incremental" if previous else "full", fields=plan.select)
         target = landing / "crm" / obj / f"sf-{stamp}.csv"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.tmp")
         stamp_col = next(s for s in plan.select if match_key(s) == "systemmodstamp")
         deleted_col = next((s for s in plan.select if match_key(s) == "isdeleted"), None)
         newest = previous
@@ -533,37 +540,33 @@ def extract_salesforce(
         seen: dict[str, str] = dict(prev_state.get("recent") or {}) if previous else {}
         stamps: dict[str, tuple[datetime, str]] = {}
         try:
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                writer = csv.writer(f, lineterminator="\n")
-                writer.writerow(plan.select)
-                for rec in client.query_all_iter(soql):
-                    rid, raw_stamp = str(rec.get("Id") or ""), str(rec.get(stamp_col) or "")
-                    ts = _parse_stamp(raw_stamp)
-                    if ts is not None:
-                        if rid and len(stamps) < _MAX_RECENT:
-                            stamps[rid] = (ts, raw_stamp)
-                        if newest is None or ts > newest:
-                            newest = ts
-                    if rid and seen.get(rid) == raw_stamp:
-                        continue
-                    writer.writerow([_text(rec.get(c)) for c in plan.select])
-                    res.rows += 1
-                    if deleted_col and rec.get(deleted_col) is True:
-                        res.deleted_rows += 1
-                f.flush()
-                os.fsync(f.fileno())
-            if res.rows == 0 and previous is not None:
-                tmp.unlink()
-                result.notes.append(f"{obj}: no change since {previous.isoformat()}")
-            else:
-                os.replace(tmp, target)
-                res.file = target.relative_to(landing).as_posix()
+            # Written under a temporary name, renamed onto target when complete (an error
+            # leaves no file); an object with no change since the last extract writes none.
+            with atomic_path(target) as tmp:
+                with open(tmp, "w", encoding="utf-8", newline="") as f:
+                    writer = csv.writer(f, lineterminator="\n")
+                    writer.writerow(plan.select)
+                    for rec in client.query_all_iter(soql):
+                        rid, raw_stamp = str(rec.get("Id") or ""), str(rec.get(stamp_col) or "")
+                        ts = _parse_stamp(raw_stamp)
+                        if ts is not None:
+                            if rid and len(stamps) < _MAX_RECENT:
+                                stamps[rid] = (ts, raw_stamp)
+                            if newest is None or ts > newest:
+                                newest = ts
+                        if rid and seen.get(rid) == raw_stamp:
+                            continue
+                        writer.writerow([_text(rec.get(c)) for c in plan.select])
+                        res.rows += 1
+                        if deleted_col and rec.get(deleted_col) is True:
+                            res.deleted_rows += 1
+                if res.rows == 0 and previous is not None:
+                    tmp.unlink()
+                    result.notes.append(f"{obj}: no change since {previous.isoformat()}")
         except SalesforceApiError as e:
-            tmp.unlink(missing_ok=True)
             raise _translate(obj, e) from None
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        if res.rows or previous is None:
+            res.file = target.relative_to(landing).as_posix()
         recent: dict[str, str] = {}
         if newest is not None and len(stamps) < _MAX_RECENT:
             window = newest - overlap
@@ -581,7 +584,7 @@ def extract_salesforce(
             "recent": recent,
         }
         # Only after the file is in place: a crash before this line re-reads the same rows.
-        _write_atomic(state_path(home), json.dumps(state, indent=2, sort_keys=True))
+        write_text_atomic(state_path(home), json.dumps(state, indent=2, sort_keys=True))
         result.objects[obj] = res
         log.info("Salesforce %s: %d rows (%s)", obj, res.rows, res.mode)
     result.logins, result.retries = client.logins, client.retries

@@ -4,6 +4,11 @@ Environment variables win over ``sources.yml``; secrets (passwords, tokens, clie
 AWS keys) are read from the environment only, never from the file, and never appear in
 ``repr``, logs or Dagster metadata. Without any configuration both sources are off and the
 file-drop landing folder is the only input (the default). See ``docs/sources.md``.
+
+One business setting matters to the Salesforce extractor: ``promise_field`` of
+``<config>/settings.yml`` (the Opportunity field listing promised features), read here so the
+extract, which runs before the configuration is loaded, queries the same field the loader
+reads.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from dagster_project.ingest.schema import DEFAULT_PROMISE_FIELD, match_key
+from dagster_project.settings import settings_from_yaml
 
 SOURCES_FILE = "sources.yml"
 
@@ -64,6 +72,9 @@ class SalesforceConfig:
     max_retries: int = 5
     backoff_seconds: float = 1.0
     timeout_seconds: float = 120.0
+    # settings.yml `promise_field`: the Opportunity field extracted as the promise field when
+    # the org's describe lists it.
+    promise_field: str = DEFAULT_PROMISE_FIELD
 
     def describe(self) -> dict[str, str]:
         """Non-secret summary for logs and metadata."""
@@ -153,7 +164,18 @@ def _default(value: Any, default: Any) -> Any:
     return default if value is None or value == "" else value
 
 
-def _salesforce(yml: dict[str, Any], env: Mapping[str, str]) -> SalesforceConfig | None:
+def promise_field_setting(config_dir: Path | None) -> str:
+    """``promise_field`` of ``<config_dir>/settings.yml``; the default when the file or key is
+    missing or the value is not a column name (the config step reports that)."""
+    value = settings_from_yaml(config_dir).get("promise_field") if config_dir else None
+    if isinstance(value, str) and match_key(value.strip()):
+        return value.strip()
+    return DEFAULT_PROMISE_FIELD
+
+
+def _salesforce(
+    yml: dict[str, Any], env: Mapping[str, str], promise_field: str = DEFAULT_PROMISE_FIELD
+) -> SalesforceConfig | None:
     def get(key: str, env_name: str | None = None) -> Any:
         if env_name and env.get(env_name, "") != "":
             return env[env_name]
@@ -258,6 +280,7 @@ def _salesforce(yml: dict[str, Any], env: Mapping[str, str]) -> SalesforceConfig
             "salesforce.timeout_seconds",
             _default(get("timeout_seconds", "SALESFORCE_TIMEOUT_SECONDS"), 120.0),
         ),
+        promise_field=promise_field,
     )
 
 
@@ -286,8 +309,9 @@ def load_sources_config(
     """The sources of a run: ``<config_dir>/sources.yml`` (optional) overridden by ``env``
     (default: ``os.environ``). Raises SourceConfigError naming the key that is wrong."""
     env = os.environ if env is None else env
-    yml = _read_yaml(Path(config_dir) if config_dir is not None else None)
+    config_dir = Path(config_dir) if config_dir is not None else None
+    yml = _read_yaml(config_dir)
     return SourcesConfig(
-        salesforce=_salesforce(yml.get("salesforce") or {}, env),
+        salesforce=_salesforce(yml.get("salesforce") or {}, env, promise_field_setting(config_dir)),
         product_usage=_product_usage(yml.get("product_usage") or {}, env),
     )

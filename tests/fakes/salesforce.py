@@ -17,7 +17,9 @@ Endpoints:
 
 Knobs for tests: ``page_size``, ``expire_sessions()``, ``fail_next(path_part, status, body)``,
 ``forbidden`` (objects whose query is refused), ``hidden`` (objects that do not exist),
-``requests`` (log of (method, path)).
+``requests`` (log of (method, path)), ``field_types`` (describe type of a field, by object and
+field; ``string`` otherwise: ``Opportunity.Type`` is a ``picklist`` and a custom field such as
+``Promised_Features__c`` a ``multipicklist`` in real orgs, whose values arrive ``;``-separated).
 """
 
 from __future__ import annotations
@@ -85,6 +87,9 @@ class FakeSalesforce:
         self.client_id, self.client_secret = client_id, client_secret
         self.api_version = api_version
         self.page_size = 2000
+        self.field_types: dict[str, dict[str, str]] = {
+            "Opportunity": {"Type": "picklist", "Promised_Features__c": "multipicklist"}
+        }
         self.forbidden: set[str] = set()
         self.sessions: set[str] = set()
         self.requests: list[tuple[str, str]] = []
@@ -261,7 +266,14 @@ class FakeSalesforce:
             {
                 "name": obj,
                 "queryable": True,
-                "fields": [{"name": f, "type": "string"} for f in self.fields[obj]],
+                "fields": [
+                    {
+                        "name": f,
+                        "type": self.field_types.get(obj, {}).get(f, "string"),
+                        "custom": f.endswith("__c"),
+                    }
+                    for f in self.fields[obj]
+                ],
             },
         )
 
