@@ -27,6 +27,7 @@ CONTRACT = {
     "fct_scorecards",
     "fct_quota_exceptions",
     "fct_attainment_history",
+    "fct_promises",
 }
 
 
@@ -75,6 +76,25 @@ def attainment(path: Path) -> list[tuple]:
         ).fetchall()
     finally:
         conn.close()
+
+
+def test_summary_says_how_far_the_data_reaches(first_run, sample_company):
+    """metrics.md §5 and §12 (1.1): the run summary prints data_through and each source's
+    date, as the independent reference implementation computes them from the landing files."""
+    from datetime import date
+
+    from tests.oracle import reference
+
+    landing, config = sample_company
+    dates = reference.compute(landing, config, date.fromisoformat(AS_OF))["run_dates"][0]
+    through = dates["data_through"]
+    lag = (date.fromisoformat(AS_OF) - through).days
+    assert lag > 0  # the sample's data ends before AS_OF
+    expected = (
+        f"data through: {through}, {lag} days before as_of "
+        f"(CRM to {dates['crm_through']}, product usage to {dates['messages_through']})"
+    )
+    assert expected in first_run["out"]
 
 
 def test_sample_run_publishes(first_run):

@@ -11,7 +11,7 @@
     {%- set columns = {
         'user': [['name', 'text'], ['email', 'text'], ['manager_id', 'text'], ['is_active', 'boolean'], ['is_deleted', 'boolean']],
         'account': [['name', 'text'], ['created_date', 'timestamp'], ['is_deleted', 'boolean']],
-        'opportunity': [['account_id', 'text'], ['owner_id', 'text'], ['amount', 'number'], ['close_date', 'date'], ['stage_name', 'text'], ['is_closed', 'boolean'], ['is_won', 'boolean'], ['created_date', 'timestamp'], ['currency_iso_code', 'text'], ['type', 'text'], ['is_deleted', 'boolean']],
+        'opportunity': [['account_id', 'text'], ['owner_id', 'text'], ['amount', 'number'], ['close_date', 'date'], ['stage_name', 'text'], ['is_closed', 'boolean'], ['is_won', 'boolean'], ['created_date', 'timestamp'], ['currency_iso_code', 'text'], ['type', 'text'], ['promised_features', 'text'], ['is_deleted', 'boolean']],
         'opportunity_split': [['opportunity_id', 'text'], ['split_owner_id', 'text'], ['split_percentage', 'number'], ['split_type_id', 'text'], ['is_deleted', 'boolean']],
         'opportunity_split_type': [['developer_name', 'text'], ['is_total_validated', 'boolean'], ['is_deleted', 'boolean']],
         'opportunity_team_member': [['opportunity_id', 'text'], ['user_id', 'text'], ['team_member_role', 'text'], ['is_deleted', 'boolean']],
@@ -21,6 +21,12 @@
         'currency_type': [['iso_code', 'text'], ['conversion_rate', 'number'], ['is_corporate', 'boolean'], ['is_active', 'boolean'], ['is_deleted', 'boolean']],
     } -%}
     {{ return(columns[object_name]) }}
+{%- endmacro %}
+
+{#- The raw CRM objects (snake_case table names), in the order of crm_object_columns. -#}
+{% macro crm_object_names() -%}
+    {{ return(['user', 'account', 'opportunity', 'opportunity_split', 'opportunity_split_type',
+        'opportunity_team_member', 'event', 'task', 'dated_conversion_rate', 'currency_type']) }}
 {%- endmacro %}
 
 {#- Booleans: true/false/1/0, any case. -#}

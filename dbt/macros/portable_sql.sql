@@ -371,3 +371,16 @@
     ) as asof_filled
     where asof_filled.is_left = 1
 {%- endmacro %}
+
+{#- Text split on a literal one-character separator into an array of its parts. -#}
+{% macro split_text(expr, separator) -%}
+    {{ return(adapter.dispatch('split_text', 'quotaboard')(expr, separator)) }}
+{%- endmacro %}
+
+{% macro default__split_text(expr, separator) -%}
+    string_split({{ expr }}, '{{ separator }}')
+{%- endmacro %}
+
+{% macro spark__split_text(expr, separator) -%}
+    split({{ expr }}, '\\{{ separator }}')
+{%- endmacro %}

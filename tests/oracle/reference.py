@@ -57,6 +57,55 @@ R18 dim_fiscal_periods spans min..max fiscal year of the plan periods, the close
     Adjustment credit dates are not listed by the spec and not included.
 R19 A manual adjustment on a product metric adds its amount to that plan row's actual, on
     top of the distinct count.
+
+Spec 1.1 (the first nine are the team's readings of the new rules, written down here)
+R20 Booking type: `Type` trimmed and compared ignoring case to the keys (trimmed) of settings
+    `opportunity_types`; a map given in settings.yml (block or flow style) REPLACES the default
+    map (null or absent: the default map). Empty/missing Type -> new_business; a non-empty
+    value the map does not name -> `other`, and for a won opportunity (CloseDate <= as_of,
+    current, valid; held or not) one `unknown_opportunity_type` exception (detail: raw value).
+R21 net_new_bookings: a copy, under that metric, of every person bookings line
+    (revenue_split, owner, owner_fallback, overlay_split) of a new_business or expansion
+    opportunity, and team_member lines (from the revenue_split/owner/owner_fallback ones) for
+    teams with a net_new_bookings plan row (R17). team_bookings and assisted_bookings stay
+    computed from bookings. `unmapped_crm_user` stays one row per opportunity (R6).
+R22 new_logos / activated_accounts: an account's first win is its earliest (CloseDate, Id) won
+    opportunity that is not held; it credits a new logo, and can activate the account, only
+    when its booking type is new_business (a first win of another type: never a new logo).
+R23 Promises (metrics 11): the promise field is found like every column (ignoring case and
+    underscores); items split on `;`, trimmed, empty ones dropped, matched to
+    feature_ownership.csv features ignoring case; one promise per (opportunity, feature
+    ignoring case), an unknown feature keeps its first spelling (trimmed). Only won
+    opportunities (R20's sense) promise; wins without a usable amount are listed too (amount
+    null). Without a released_on column every known feature is `released` (released_on
+    null in fct_promises); with it, empty released_on = `unreleased`. owning_team_id: the
+    ownership row valid on CloseDate (null if none or unknown). One
+    `promised_unreleased_feature` per such opportunity under both policies.
+R24 Held (policy hold): a held opportunity is the source of no credit line of any metric and
+    is no account's first win; amount exceptions are still raised for it, but
+    split_total_not_100 is not (R3: only where the owner fallback actually credits someone)
+    and neither is unmapped_crm_user (it produces no credit). Policy flag: held is false
+    everywhere and credits are as in 1.0.
+R25 Feature ownership rows are effective-dated (valid_from inclusive, empty = since always;
+    valid_to exclusive, empty = still owned). A track event belongs to the team owning its
+    feature (matched exactly, as in 1.0) on the event's message date, and to that team's
+    ancestors. influenced_bookings: one credit line per (non-held won opportunity with a
+    usable amount, team with an influenced_bookings plan row), amount the opportunity's
+    amount, dated CloseDate, rule feature_influence; the plan row's actual is the sum of its
+    lines in the period (plus adjustments).
+R26 Data through: crm_through = newest SystemModstamp (company time zone date) of every row of
+    every CRM object file that has a parsable SystemModstamp (deleted, superseded, invalid and
+    Id-less rows included; it may be after as_of); messages_through = newest message date of a
+    kept (deduplicated) track message with messageId and parsable timestamp dated <= as_of
+    (attributed or not; group calls do not count); data_through = min(as_of, those that
+    exist). elapsed/pace/projected_actual/status (attainment and scorecards) use data_through;
+    actuals and the board's carrier reference date keep as_of (so a period starting between
+    data_through and as_of is not_started with no pace, whatever its actual).
+R27 booking_type is set on every line whose source_type is opportunity (bookings,
+    net_new_bookings, new_logos, assisted_bookings, team_bookings roll-ups, team_member lines,
+    influenced_bookings); manual adjustments carry null.
+R28 period_closed is false on every attainment, scorecard and board row (no period closing
+    yet: closed_through is not modelled by this oracle).
 """
 
 from __future__ import annotations
@@ -130,7 +179,7 @@ TYPES: dict[str, dict[str, str]] = {
     },
 }
 
-SALES_METRICS = {"bookings", "new_logos", "assisted_bookings", "team_bookings"}
+SALES_METRICS = {"bookings", "net_new_bookings", "new_logos", "assisted_bookings", "team_bookings"}
 PRODUCT_METRICS = {
     "active_accounts",
     "feature_adopting_accounts",
@@ -199,7 +248,54 @@ PARSERS = {"bool": parse_bool, "num": parse_num, "date": parse_date, "dt": parse
 # ----------------------------------------------------------------------------- config
 
 
+DEFAULT_OPPORTUNITY_TYPES = {
+    "New Business": "new_business",
+    "Existing Business": "expansion",
+    "Expansion": "expansion",
+    "Upsell": "expansion",
+    "Renewal": "renewal",
+}
+NET_NEW_TYPES = {"new_business", "expansion"}
+
+
+def _unquote(v: str) -> str:
+    v = v.strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+        return v[1:-1]
+    return v
+
+
+def _scalar(v: str):
+    v = v.strip()
+    if v in ("null", "~", ""):
+        return None
+    if v[:1] in "'\"":
+        return _unquote(v)
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+def _flow(v: str):
+    """A one-line YAML flow list `[a, b]` or map `{a: b, c: d}` (no nesting)."""
+    inner = v.strip()[1:-1]
+    items = [x.strip() for x in inner.split(",") if x.strip()]
+    if v.strip().startswith("["):
+        return [_unquote(x) for x in items]
+    out = {}
+    for it in items:
+        k, _, val = it.partition(":")
+        out[_unquote(k)] = _scalar(val)
+    return out
+
+
 def parse_settings(path: Path) -> dict:
+    """settings.yml, the subset the contract uses: scalars, flow lists/maps, and one level of
+    block maps (`opportunity_types:` then indented `key: value` lines) or block lists."""
     s = {
         "corporate_currency": "USD",
         "fiscal_year_start_month": 1,
@@ -209,29 +305,47 @@ def parse_settings(path: Path) -> dict:
         "activation_min_events": 3,
         "activation_window_days": 14,
         "pace_at_risk": 0.8,
+        "opportunity_types": dict(DEFAULT_OPPORTUNITY_TYPES),
+        "promise_field": "Promised_Features__c",
+        "unreleased_promise_policy": "hold",
     }
     if not path.exists():
         return s
+    given: dict = {}
+    block_key = None
     for raw in path.read_text().splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line or ":" not in line:
+        line = raw.split("#", 1)[0].rstrip()
+        if not line.strip():
+            continue
+        indented = line[:1] in (" ", "\t")
+        if indented and block_key is not None:
+            item = line.strip()
+            if item.startswith("- "):
+                if not isinstance(given[block_key], list):
+                    given[block_key] = []
+                given[block_key].append(_unquote(item[2:]))
+            elif ":" in item:
+                if not isinstance(given[block_key], dict):
+                    given[block_key] = {}
+                k, v = item.split(":", 1)
+                given[block_key][_unquote(k)] = _scalar(v)
+            continue
+        if ":" not in line:
             continue
         k, v = line.split(":", 1)
         k, v = k.strip(), v.strip()
-        if v.startswith("["):
-            items = [x.strip().strip("'\"") for x in v.strip("[]").split(",")]
-            s[k] = [x for x in items if x]
-        elif v in ("null", "~", ""):
-            s[k] = None
+        block_key = None
+        if v.startswith(("[", "{")):
+            given[k] = _flow(v)
+        elif v == "":
+            given[k] = None
+            block_key = k  # maybe a block map/list follows
         else:
-            v = v.strip("'\"")
-            try:
-                s[k] = int(v)
-            except ValueError:
-                try:
-                    s[k] = float(v)
-                except ValueError:
-                    s[k] = v
+            given[k] = _scalar(v)
+    for k, v in given.items():
+        if v is None and k in ("opportunity_types", "promise_field", "unreleased_promise_policy"):
+            continue  # null: the default (R20)
+        s[k] = v
     return s
 
 
@@ -308,8 +422,17 @@ def crm_files(crm: Path) -> dict[str, list[Path]]:
     return out
 
 
-def load_object(crm: Path, landing: Path, obj: str, files: list[Path], exc: list) -> dict:
-    """Current, non-deleted records by Id (each a Rec). Appends invalid_value exceptions."""
+def load_object(
+    crm: Path,
+    landing: Path,
+    obj: str,
+    files: list[Path],
+    exc: list,
+    stamps: list | None = None,
+) -> dict:
+    """Current, non-deleted records by Id (each a Rec). Appends invalid_value exceptions, and
+    to `stamps` the newest parsable SystemModstamp of any of the object's rows (R26)."""
+    newest = None
     best: dict[str, tuple] = {}
     types = TYPES[obj]
     for p in files:
@@ -339,11 +462,15 @@ def load_object(crm: Path, landing: Path, obj: str, files: list[Path], exc: list
                     for c, txt in r.invalid:
                         exc.append(("invalid", obj, src, "invalid_value", f"{c}={txt}"))
                 ms = r.vals.get("systemmodstamp")
+                if ms is not None and (newest is None or ms > newest):
+                    newest = ms
                 if not rid or ms is None:
                     continue
                 key = (ms, rel, i)
                 if rid not in best or key > best[rid][0]:
                     best[rid] = (key, r)
+    if stamps is not None and newest is not None:
+        stamps.append(newest)
     out = {}
     for rid, (_, r) in best.items():
         if r.vals.get("isdeleted") is True:
@@ -508,15 +635,44 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
         return None
 
     plans = read_csv(config_dir / "quota_plans.csv")
-    fo_rows = read_csv(config_dir / "feature_ownership.csv")
-    feature_owner = {r["feature"]: r["team_id"] for r in fo_rows}
+    # feature ownership, effective-dated (1.1, R25); released_on per feature (R23)
+    fo_path = config_dir / "feature_ownership.csv"
+    with fo_path.open(newline="", encoding="utf-8-sig") as f:
+        fo_reader = csv.DictReader(f)
+        fo_rows = list(fo_reader)
+        fo_cols = {(c or "").strip() for c in (fo_reader.fieldnames or [])}
+    has_released = "released_on" in fo_cols
+    ownership: dict[str, list[tuple[date | None, date | None, str]]] = defaultdict(list)
+    feature_canon: dict[str, str] = {}  # lower-case name -> feature_ownership spelling
+    released: dict[str, date | None] = {}
+    for r in fo_rows:
+        feat = (r.get("feature") or "").strip()
+        if not feat:
+            continue
+        ownership[feat].append(
+            (opt_date(r.get("valid_from")), opt_date(r.get("valid_to")), r["team_id"].strip())
+        )
+        feature_canon.setdefault(feat.lower(), feat)
+        if feat not in released or released[feat] is None:
+            released[feat] = opt_date(r.get("released_on"))
+
+    def owner_on(feat: str | None, d: date) -> str | None:
+        """The team owning feature `feat` (exact name) on date d."""
+        for vf, vt, team in ownership.get(feat or "", []):
+            if (vf is None or vf <= d) and (vt is None or d < vt):
+                return team
+        return None
+
     adj_path = config_dir / "adjustments.csv"
     adjustments = read_csv(adj_path) if adj_path.exists() else []
 
     # ---- landing CRM
     crm = landing_dir / "crm"
     files = crm_files(crm)
-    cur = {o: load_object(crm, landing_dir, o, files.get(o, []), exc_raw) for o in OBJECTS}
+    crm_stamps: list[datetime] = []
+    cur = {
+        o: load_object(crm, landing_dir, o, files.get(o, []), exc_raw, crm_stamps) for o in OBJECTS
+    }
 
     def valid(r: Rec) -> bool:
         return not r.invalid
@@ -594,10 +750,56 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
         if valid(r) and r.get("ActivityDate") and r.get("WhatId"):
             activities[r.get("WhatId")].append((r.get("OwnerId"), r.get("ActivityDate")))
 
+    # ---- messages (before the credits: influenced_bookings lines need the events)
+    all_msgs = load_messages(landing_dir, tz, as_of, exc_raw)
+    msgs = [m for m in all_msgs if m.d <= as_of]
+    groups = sorted((m for m in msgs if m.mtype == "group"), key=lambda m: (m.ts, m.file, m.line))
+    tracks = [m for m in msgs if m.mtype == "track"]
+    ws_account_raw: dict[str, str] = {}
+    groups_by_user = defaultdict(list)
+    for g in groups:
+        if g.group_id and g.crm_account:
+            ws_account_raw[g.group_id] = g.crm_account  # latest wins (sorted ascending)
+        if g.user and g.group_id:
+            groups_by_user[g.user].append(g)
+
+    def workspace(t: Msg) -> str | None:
+        if t.ctx_group:
+            return t.ctx_group
+        best = None
+        for g in groups_by_user.get(t.user or "", []):
+            if g.ts <= t.ts:
+                best = g
+            else:
+                break
+        return best.group_id if best else None
+
+    def feature(t: Msg) -> str | None:
+        return t.feature or t.event
+
+    # (event, attributed account or None, team owning its feature on its message date)
+    track_acc: list[tuple[Msg, str | None, str | None]] = []
+    unattr = defaultdict(int)
+    for t in tracks:
+        ws = workspace(t)
+        acc = ws_account_raw.get(ws) if ws else None
+        if acc not in live_accounts:
+            acc = None
+            unattr[t.file] += 1
+        track_acc.append((t, acc, owner_on(feature(t), t.d)))
+    for rel, n in unattr.items():
+        exc_raw.append(("msg", "messages", rel, "unattributed_event", n))
+    below = {t: descendants(t) for t in team_ids}
+
+    # ---- data through (metrics 5, R26)
+    crm_through = max(crm_stamps).astimezone(tz).date() if crm_stamps else None
+    messages_through = max((t.d for t in tracks), default=None)
+    data_through = min(d for d in (as_of, crm_through, messages_through) if d is not None)
+
     # ---- credits
     credits: list[dict] = []
 
-    def credit(atype, aid, metric, d, amount, source_id, rule, source_type="opportunity"):
+    def credit(atype, aid, metric, d, amount, source_id, rule, source_type="opportunity", bt=None):
         credits.append(
             dict(
                 assignee_type=atype,
@@ -608,19 +810,33 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
                 source_type=source_type,
                 source_id=source_id,
                 rule=rule,
+                booking_type=bt,
             )
         )
 
     unmapped: set[str] = set()
 
-    def person_credit(user, metric, d, amount, oid, rule):
+    def person_credit(user, metric, d, amount, oid, rule, bt):
         pid = crm_to_person.get(user or "")
         if pid is None:
             unmapped.add(oid)
             return
-        credit("person", pid, metric, d, amount, oid, rule)
+        credit("person", pid, metric, d, amount, oid, rule, bt=bt)
+
+    otypes = {
+        str(k).strip().lower(): str(v).strip()
+        for k, v in (st["opportunity_types"] or {}).items()
+        if v is not None
+    }
+
+    def booking_type(r: Rec) -> str:
+        raw = (r.get("Type") or "").strip()
+        if not raw:
+            return "new_business"
+        return otypes.get(raw.lower(), "other")
 
     won: dict[str, tuple[Rec, float | None]] = {}  # oid -> (rec, usable amount or None)
+    btype: dict[str, str] = {}
     for oid, r in sorted(valid_opps.items()):
         if r.get("IsWon") is not True:
             continue
@@ -646,38 +862,105 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
             if ok:
                 usable = amt / rate
         won[oid] = (r, usable)
+        btype[oid] = booking_type(r)
+        if btype[oid] == "other":
+            raw_type = (r.get("Type") or "").strip()
+            exc_raw.append(("row", "opportunity", oid, "unknown_opportunity_type", 1, raw_type))
+
+    # ---- promises (metrics 11, R23, R24)
+    policy = str(st["unreleased_promise_policy"] or "hold").strip().lower()
+    promise_col = str(st["promise_field"] or "Promised_Features__c")
+    held: set[str] = set()
+    promises: list[dict] = []
+    for oid, (r, amount) in won.items():
+        raw = r.get(promise_col)
+        if not raw:
+            continue
+        cd = r.get("CloseDate")
+        items: dict[str, str] = {}
+        for it in str(raw).split(";"):
+            it = it.strip()
+            if it and it.lower() not in items:
+                items[it.lower()] = it
+        rows, bad = [], []
+        for low, text in items.items():
+            canon = feature_canon.get(low)
+            if canon is None:
+                feat, team, rel, status = text, None, None, "unknown_feature"
+            else:
+                feat, team, rel = canon, owner_on(canon, cd), released.get(canon)
+                if not has_released or (rel is not None and rel <= cd):
+                    status = "released"
+                else:
+                    status = "unreleased"
+            if status != "released":
+                bad.append(f"{feat} ({team or 'unknown'})")
+            rows.append(
+                dict(
+                    opportunity_id=oid,
+                    account_id=r.get("AccountId"),
+                    owner_person_id=crm_to_person.get(r.get("OwnerId") or ""),
+                    close_date=cd,
+                    amount=amount,
+                    booking_type=btype[oid],
+                    feature=feat,
+                    owning_team_id=team,
+                    released_on=rel,
+                    status=status,
+                    held=False,
+                )
+            )
+        if bad:
+            exc_raw.append(
+                ("row", "opportunity", oid, "promised_unreleased_feature", 1, "; ".join(bad))
+            )
+            if policy == "hold":
+                held.add(oid)
+                for row in rows:
+                    row["held"] = True
+        promises.extend(rows)
+    credited = {oid: v for oid, v in won.items() if oid not in held}
 
     for oid, (r, amount) in won.items():
         if amount is None:
             continue
         cd = r.get("CloseDate")
         owner = r.get("OwnerId")
+        bt = btype[oid]
         rev = [
             s for s in splits_by_opp.get(oid, []) if split_kind.get(s.get("SplitTypeId")) is None
         ]
         ovl = [s for s in splits_by_opp.get(oid, []) if split_kind.get(s.get("SplitTypeId"))]
+        if oid in held:
+            continue  # R24: a held win earns nothing (and so raises no split_total_not_100)
+        split_ok = True
         if rev:
             total = sum(s.get("SplitPercentage") or 0.0 for s in rev)
-            if abs(total - 100) <= 0.01 + 1e-9:
-                for s in rev:
-                    pct = s.get("SplitPercentage") or 0.0
-                    person_credit(
-                        s.get("SplitOwnerId"),
-                        "bookings",
-                        cd,
-                        amount * pct / 100,
-                        oid,
-                        "revenue_split",
-                    )
-            else:
+            split_ok = abs(total - 100) <= 0.01 + 1e-9
+            if not split_ok:
                 exc_raw.append(("row", "opportunity", oid, "split_total_not_100", 1))
-                person_credit(owner, "bookings", cd, amount, oid, "owner_fallback")
+
+        def book(user, amt, rule, oid=oid, cd=cd, bt=bt):
+            person_credit(user, "bookings", cd, amt, oid, rule, bt)
+            if bt in NET_NEW_TYPES:
+                person_credit(user, "net_new_bookings", cd, amt, oid, rule, bt)
+
+        if rev and split_ok:
+            for s in rev:
+                book(
+                    s.get("SplitOwnerId"),
+                    amount * (s.get("SplitPercentage") or 0.0) / 100,
+                    "revenue_split",
+                )
+        elif rev:
+            book(owner, amount, "owner_fallback")
         else:
-            person_credit(owner, "bookings", cd, amount, oid, "owner")
+            book(owner, amount, "owner")
         for s in ovl:
-            pct = s.get("SplitPercentage") or 0.0
-            person_credit(
-                s.get("SplitOwnerId"), "bookings", cd, amount * pct / 100, oid, "overlay_split"
+            book(
+                s.get("SplitOwnerId"),
+                amount * (s.get("SplitPercentage") or 0.0) / 100,
+                "overlay_split",
             )
         # assisted bookings
         opid = crm_to_person.get(owner or "")
@@ -690,69 +973,113 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
                 cdate = created.astimezone(tz).date() if created else None
                 if mu in otm_by_opp.get(oid, set()):
                     credit(
-                        "person", mgr, "assisted_bookings", cd, amount, oid, "assist_team_member"
+                        "person",
+                        mgr,
+                        "assisted_bookings",
+                        cd,
+                        amount,
+                        oid,
+                        "assist_team_member",
+                        bt=bt,
                     )
                 elif any(
                     u == mu and (cdate is None or cdate <= d) and d <= cd
                     for u, d in activities.get(oid, [])
                 ):
-                    credit("person", mgr, "assisted_bookings", cd, amount, oid, "assist_activity")
+                    credit(
+                        "person",
+                        mgr,
+                        "assisted_bookings",
+                        cd,
+                        amount,
+                        oid,
+                        "assist_activity",
+                        bt=bt,
+                    )
 
-    # new logos / first wins
+    # new logos / first wins (R22): the first non-held win, credited only if new_business
     first_win: dict[str, tuple[date, str]] = {}
-    for oid, (r, _) in won.items():
+    for oid, (r, _) in credited.items():
         acc = r.get("AccountId")
         if not acc:
             continue
         k = (r.get("CloseDate"), oid)
         if acc not in first_win or k < first_win[acc]:
             first_win[acc] = k
+    first_win = {a: v for a, v in first_win.items() if btype[v[1]] == "new_business"}
     for _acc, (cd, oid) in first_win.items():
-        person_credit(won[oid][0].get("OwnerId"), "new_logos", cd, 1.0, oid, "first_win")
+        person_credit(
+            won[oid][0].get("OwnerId"), "new_logos", cd, 1.0, oid, "first_win", "new_business"
+        )
 
     for oid in sorted(unmapped):
         exc_raw.append(("row", "opportunity", oid, "unmapped_crm_user", 1))
 
     # roll-ups (from person credits only)
     person_credits = [c for c in credits if c["assignee_type"] == "person"]
+    revenue_rules = ("revenue_split", "owner", "owner_fallback")
     for c in person_credits:
-        if c["metric"] == "bookings" and c["rule"] in ("revenue_split", "owner", "owner_fallback"):
-            m = membership(c["assignee_id"], c["credit_date"])
-            if m:
-                mgr = (m.get("manager_person_id") or "").strip()
-                if mgr:
-                    credit(
-                        "person",
-                        mgr,
-                        "team_bookings",
-                        c["credit_date"],
-                        c["amount"],
-                        c["source_id"],
-                        "rollup",
-                    )
-                for t in ancestors(m["team_id"]):
-                    credit(
-                        "team",
-                        t,
-                        "bookings",
-                        c["credit_date"],
-                        c["amount"],
-                        c["source_id"],
-                        "team_member",
-                    )
+        team_metric = None
+        if c["metric"] in ("bookings", "net_new_bookings") and c["rule"] in revenue_rules:
+            team_metric = c["metric"]
         elif c["metric"] == "new_logos":
-            m = membership(c["assignee_id"], c["credit_date"])
-            if m:
-                for t in ancestors(m["team_id"]):
-                    credit(
-                        "team",
-                        t,
-                        "new_logos",
-                        c["credit_date"],
-                        c["amount"],
-                        c["source_id"],
-                        "team_member",
-                    )
+            team_metric = "new_logos"
+        if team_metric is None:
+            continue
+        m = membership(c["assignee_id"], c["credit_date"])
+        if not m:
+            continue
+        mgr = (m.get("manager_person_id") or "").strip()
+        if c["metric"] == "bookings" and mgr:
+            credit(
+                "person",
+                mgr,
+                "team_bookings",
+                c["credit_date"],
+                c["amount"],
+                c["source_id"],
+                "rollup",
+                bt=c["booking_type"],
+            )
+        for t in ancestors(m["team_id"]):
+            credit(
+                "team",
+                t,
+                team_metric,
+                c["credit_date"],
+                c["amount"],
+                c["source_id"],
+                "team_member",
+                bt=c["booking_type"],
+            )
+
+    team_plan = {(p["assignee_id"], p["metric"]) for p in plans if p["assignee_type"] == "team"}
+
+    # influenced_bookings lines (R25): one per (non-held won opportunity, team with a plan row)
+    infl_window = int(st["influence_window_days"])
+    ev_by_acc = defaultdict(list)  # account -> [(event, owning team)]
+    for t, acc, own in track_acc:
+        if acc:
+            ev_by_acc[acc].append((t, own))
+    infl_teams = sorted(t for t in team_ids if (t, "influenced_bookings") in team_plan)
+    for oid, (r, amount) in sorted(credited.items()):
+        if amount is None:
+            continue
+        cd, acc = r.get("CloseDate"), r.get("AccountId")
+        lo = cd - timedelta(days=infl_window)
+        owners = {own for t, own in ev_by_acc.get(acc, []) if own and lo <= t.d <= cd}
+        for team in infl_teams:
+            if owners & below[team]:
+                credit(
+                    "team",
+                    team,
+                    "influenced_bookings",
+                    cd,
+                    amount,
+                    oid,
+                    "feature_influence",
+                    bt=btype[oid],
+                )
 
     for a in adjustments:
         credit(
@@ -766,7 +1093,6 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
             source_type="adjustment",
         )
     # R17: a team gets sales credit lines only as an assignee (a plan row for that metric)
-    team_plan = {(p["assignee_id"], p["metric"]) for p in plans if p["assignee_type"] == "team"}
     credits = [
         c
         for c in credits
@@ -782,97 +1108,37 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
     for c in credits:
         credit_index[(c["assignee_type"], c["assignee_id"], c["metric"])].append(c)
 
-    # ---- messages
-    all_msgs = load_messages(landing_dir, tz, as_of, exc_raw)
-    msgs = [m for m in all_msgs if m.d <= as_of]
-    groups = sorted((m for m in msgs if m.mtype == "group"), key=lambda m: (m.ts, m.file, m.line))
-    tracks = [m for m in msgs if m.mtype == "track"]
-    ws_account_raw: dict[str, str] = {}
-    groups_by_user = defaultdict(list)
-    for g in groups:
-        if g.group_id and g.crm_account:
-            ws_account_raw[g.group_id] = g.crm_account  # latest wins (sorted ascending)
-        if g.user and g.group_id:
-            groups_by_user[g.user].append(g)
-
-    def workspace(t: Msg) -> str | None:
-        if t.ctx_group:
-            return t.ctx_group
-        best = None
-        for g in groups_by_user.get(t.user or "", []):
-            if g.ts <= t.ts:
-                best = g
-            else:
-                break
-        return best.group_id if best else None
-
-    track_acc: list[tuple[Msg, str | None]] = []
-    unattr = defaultdict(int)
-    for t in tracks:
-        ws = workspace(t)
-        acc = ws_account_raw.get(ws) if ws else None
-        if acc not in live_accounts:
-            acc = None
-            unattr[t.file] += 1
-        track_acc.append((t, acc))
-    for rel, n in unattr.items():
-        exc_raw.append(("msg", "messages", rel, "unattributed_event", n))
-
-    def feature(t: Msg) -> str | None:
-        return t.feature or t.event
-
-    team_features = {
-        t: {f for f, owner in feature_owner.items() if owner in descendants(t)} for t in team_ids
-    }
     install_events = set(st["install_events"] or [])
 
-    # activation dates per account
+    # activation dates per account (first win new_business, R22)
     activation: dict[str, date] = {}
-    ev_by_acc = defaultdict(list)
-    for t, acc in track_acc:
-        if acc:
-            ev_by_acc[acc].append(t)
     n_min, win = int(st["activation_min_events"]), int(st["activation_window_days"])
     for acc, (c, _oid) in first_win.items():
         evs = sorted(
-            (t for t in ev_by_acc.get(acc, []) if c <= t.d <= c + timedelta(days=win)),
+            (t for t, _own in ev_by_acc.get(acc, []) if c <= t.d <= c + timedelta(days=win)),
             key=lambda t: (t.ts, t.mid),
         )
         if len(evs) >= n_min:
             activation[acc] = evs[n_min - 1].d
 
-    infl_window = int(st["influence_window_days"])
-
     def product_actual(team: str, metric: str, s: date, e: date) -> float:
+        """Distinct counts from the events (influenced_bookings is summed from its lines)."""
         e = min(e, as_of)
-        feats = team_features.get(team, set())
+        mine = below.get(team, set())
         if metric == "active_accounts":
-            return float(len({a for t, a in track_acc if a and s <= t.d <= e}))
+            return float(len({a for t, a, _o in track_acc if a and s <= t.d <= e}))
         if metric == "feature_adopting_accounts":
-            return float(
-                len({a for t, a in track_acc if a and s <= t.d <= e and feature(t) in feats})
-            )
+            return float(len({a for t, a, own in track_acc if a and s <= t.d <= e and own in mine}))
         if metric == "installs":
             return float(
                 len(
                     {
                         t.mid
-                        for t, _a in track_acc
-                        if s <= t.d <= e and t.event in install_events and feature(t) in feats
+                        for t, _a, own in track_acc
+                        if s <= t.d <= e and t.event in install_events and own in mine
                     }
                 )
             )
-        if metric == "influenced_bookings":
-            total = 0.0
-            for _oid, (r, amount) in won.items():
-                cd = r.get("CloseDate")
-                if amount is None or not (s <= cd <= e):
-                    continue
-                acc = r.get("AccountId")
-                lo = cd - timedelta(days=infl_window)
-                if any(lo <= t.d <= cd and feature(t) in feats for t in ev_by_acc.get(acc, [])):
-                    total += amount
-            return total
         if metric == "activated_accounts":
             return float(sum(1 for d in activation.values() if s <= d <= e))
         raise ValueError(metric)
@@ -907,17 +1173,17 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
         if s > as_of:
             actual = 0.0
         else:
-            # credit lines (sales credits, roll-ups, manual adjustments) dated in the period
+            # credit lines (sales credits, roll-ups, influence, manual adjustments) in the period
             actual = sum(
                 c["amount"]
                 for c in credit_index.get((atype, aid, metric), [])
                 if s <= c["credit_date"] <= e
             )
-            if atype == "team" and metric in PRODUCT_METRICS:
+            if atype == "team" and metric in PRODUCT_METRICS - {"influenced_bookings"}:
                 actual += product_actual(aid, metric, s, e)
         attainment = actual / target
         capped = min(attainment, cap) if cap is not None else attainment
-        elapsed, status = _elapsed_status(s, e, pdays, as_of, attainment, pace_at_risk)
+        elapsed, status = _elapsed_status(s, e, pdays, data_through, attainment, pace_at_risk)
         pace = attainment / elapsed if elapsed > 0 else None
         proj = actual / elapsed if elapsed > 0 else None
         att_rows.append(
@@ -938,6 +1204,7 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
                 pace=pace,
                 projected_actual=proj,
                 status=status,
+                period_closed=False,
             )
         )
 
@@ -951,7 +1218,7 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
         pdays = (e - s).days + 1
         tw = sum(r["weight"] for r in rows)
         wa = sum(r["weight"] * r["capped_attainment"] for r in rows) / tw
-        _, status = _elapsed_status(s, e, pdays, as_of, wa, pace_at_risk)
+        _, status = _elapsed_status(s, e, pdays, data_through, wa, pace_at_risk)
         scorecards.append(
             dict(
                 assignee_type=atype,
@@ -960,10 +1227,11 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
                 weighted_attainment=wa,
                 status=status,
                 component_count=len(rows),
+                period_closed=False,
             )
         )
 
-    # ---- board
+    # ---- board (the carriers' reference date stays on as_of)
     periods = sorted({p["fiscal_period"] for p in plans})
     sc_by = {(r["assignee_type"], r["assignee_id"], r["fiscal_period"]): r for r in scorecards}
     person_sc = defaultdict(list)
@@ -972,14 +1240,13 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
             person_sc[r["fiscal_period"]].append(r)
     board = []
     for t in team_ids:
-        below = descendants(t)
         for pid in periods:
             s, e = period_bounds(pid, fsm)
             ref = s if s > as_of else min(e, as_of)
             vals = []
             for r in person_sc[pid]:
                 m = membership(r["assignee_id"], ref)
-                if m and m["team_id"] in below:
+                if m and m["team_id"] in below[t]:
                     vals.append(r["weighted_attainment"])
             own = sc_by.get(("team", t, pid))
             board.append(
@@ -990,18 +1257,30 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
                     quota_carriers=len(vals),
                     carriers_at_or_above=sum(1 for v in vals if v >= 1),
                     median_carrier_attainment=statistics.median(vals) if vals else None,
+                    period_closed=False,
                 )
             )
 
     # ---- exceptions
     agg: dict[tuple, int] = defaultdict(int)
-    for kind, stype, sid, reason, n in exc_raw:
+    details: dict[tuple, list[str]] = defaultdict(list)
+    for kind, stype, sid, reason, n, *rest in exc_raw:
         if kind == "invalid":
-            agg[(stype, sid, "invalid_value")] += 1
+            k = (stype, sid, "invalid_value")
+            agg[k] += 1
+            details[k].append(n)  # for invalid rows the 5th field is the detail text
         else:
-            agg[(stype, sid, reason)] += n
+            k = (stype, sid, reason)
+            agg[k] += n
+            details[k].extend(rest)
     exceptions = [
-        dict(source_type=k[0], source_id=k[1], reason=k[2], row_count=v)
+        dict(
+            source_type=k[0],
+            source_id=k[1],
+            reason=k[2],
+            detail="; ".join(details[k]) or None,
+            row_count=v,
+        )
         for k, v in sorted(agg.items())
     ]
 
@@ -1011,6 +1290,15 @@ def compute(landing_dir: Path, config_dir: Path, as_of: date) -> dict[str, list[
         "mart_team_board": board,
         "fct_quota_exceptions": exceptions,
         "fct_quota_credits": credits,
+        "fct_promises": sorted(promises, key=lambda r: (r["opportunity_id"], r["feature"])),
+        "run_dates": [
+            dict(
+                as_of=as_of,
+                crm_through=crm_through,
+                messages_through=messages_through,
+                data_through=data_through,
+            )
+        ],
         "dim_fiscal_periods": _fiscal_periods(
             fsm,
             [period_bounds(p["fiscal_period"], fsm)[0] for p in plans]

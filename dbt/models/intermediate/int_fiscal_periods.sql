@@ -2,7 +2,7 @@
 -- periods, the opportunities' close dates, the adjustments' credit dates, the message dates
 -- of track and group messages (up to as_of) and as_of.
 with run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 plans as (

@@ -1,5 +1,7 @@
 -- One row per (assignee, fiscal period, metric) plan row (metrics.md §3-§5); person rows with no
--- day in seat are left out (exception not_in_seat).
+-- day in seat are left out (exception not_in_seat). Actuals count credits up to as_of; elapsed,
+-- pace, projection and status are measured at data_through (metrics.md §5, 1.1). The unit comes
+-- from the metric registry. period_closed is false until periods can be closed.
 with plan_targets as (
     select * from {{ ref('int_plan_targets') }}
 ),
@@ -17,7 +19,11 @@ people as (
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
+),
+
+data_through as (
+    select * from {{ ref('int_data_through') }}
 ),
 
 plans_in_seat as (
@@ -25,9 +31,11 @@ plans_in_seat as (
         plan_targets.*,
         plan_targets.plan_target * plan_targets.proration_factor as target,
         run_context.as_of,
+        data_through.data_through,
         run_context.pace_at_risk
     from plan_targets
     cross join run_context
+    cross join data_through
     where not plan_targets.is_not_in_seat
 ),
 
@@ -60,14 +68,14 @@ measured as (
         plans_in_seat.*,
         coalesce(actuals.actual, 0) as actual,
         case
-            when plans_in_seat.period_end < plans_in_seat.as_of then 1.0
-            when plans_in_seat.period_start > plans_in_seat.as_of then 0.0
-            else cast({{ dbt.datediff('plans_in_seat.period_start', 'plans_in_seat.as_of', 'day') }} + 1 as double)
+            when plans_in_seat.period_end < plans_in_seat.data_through then 1.0
+            when plans_in_seat.period_start > plans_in_seat.data_through then 0.0
+            else cast({{ dbt.datediff('plans_in_seat.period_start', 'plans_in_seat.data_through', 'day') }} + 1 as double)
                 / plans_in_seat.period_days
         end as elapsed,
         case
-            when plans_in_seat.period_end < plans_in_seat.as_of then 'ended'
-            when plans_in_seat.period_start > plans_in_seat.as_of then 'not_started'
+            when plans_in_seat.period_end < plans_in_seat.data_through then 'ended'
+            when plans_in_seat.period_start > plans_in_seat.data_through then 'not_started'
             else 'current'
         end as period_state
     from plans_in_seat
@@ -94,12 +102,7 @@ select
     cast(coalesce(people.person_name, teams.team_name) as {{ dbt.type_string() }}) as assignee_name,
     cast(scored.fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
     cast(scored.metric as {{ dbt.type_string() }}) as metric,
-    cast(
-        case
-            when scored.metric in ('bookings', 'assisted_bookings', 'team_bookings', 'influenced_bookings') then 'currency'
-            else 'count'
-        end as {{ dbt.type_string() }}
-    ) as unit,
+    cast({{ metric_unit('scored.metric') }} as {{ dbt.type_string() }}) as unit,
     cast(scored.plan_target as double) as plan_target,
     cast(scored.proration_factor as double) as proration_factor,
     cast(scored.target as double) as target,
@@ -123,7 +126,8 @@ select
     cast(scored.narrative as {{ dbt.type_string() }}) as narrative,
     cast(scored.days_in_seat as integer) as days_in_seat,
     cast(scored.period_start as date) as period_start,
-    cast(scored.period_end as date) as period_end
+    cast(scored.period_end as date) as period_end,
+    cast(false as boolean) as period_closed
 from scored
 left join people
     on scored.assignee_type = 'person'

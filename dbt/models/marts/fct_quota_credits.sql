@@ -1,11 +1,16 @@
 -- Every credit line (metrics.md §2): sales, adjustment and product credits. credit_id is a
--- deterministic md5 of the line's key fields.
+-- deterministic md5 of the line's key fields. A line whose source is an opportunity carries
+-- that opportunity's booking type (1.1); other lines carry NULL.
 with sales_credits as (
     select * from {{ ref('int_sales_credits') }}
 ),
 
 product_credits as (
     select * from {{ ref('int_product_credits') }}
+),
+
+won as (
+    select * from {{ ref('int_won_opportunities') }}
 ),
 
 unioned as (
@@ -18,6 +23,16 @@ unioned as (
         assignee_type, assignee_id, metric, credit_date, amount,
         source_type, source_id, rule, fiscal_period, detail
     from product_credits
+),
+
+typed as (
+    select
+        unioned.*,
+        won.booking_type
+    from unioned
+    left join won
+        on unioned.source_type = 'opportunity'
+        and won.opportunity_id = unioned.source_id
 )
 
 select
@@ -34,5 +49,6 @@ select
     cast(source_id as {{ dbt.type_string() }}) as source_id,
     cast(rule as {{ dbt.type_string() }}) as rule,
     cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
-    cast(detail as {{ dbt.type_string() }}) as detail
-from unioned
+    cast(detail as {{ dbt.type_string() }}) as detail,
+    cast(booking_type as {{ dbt.type_string() }}) as booking_type
+from typed

@@ -1,11 +1,16 @@
 -- One row per (assignee, fiscal period) with attainment rows (metrics.md §4-§5):
--- weighted_attainment = sum(weight * capped_attainment) / sum(weight); status from it.
+-- weighted_attainment = sum(weight * capped_attainment) / sum(weight); status from it, at
+-- data_through (metrics.md §5, 1.1). period_closed is false until periods can be closed.
 with attainment as (
     select * from {{ ref('fct_quota_attainment') }}
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
+),
+
+data_through as (
+    select * from {{ ref('int_data_through') }}
 ),
 
 weighted as (
@@ -28,13 +33,14 @@ scored as (
         weighted.*,
         case when weighted.elapsed > 0 then weighted.weighted_attainment / weighted.elapsed end as pace,
         case
-            when weighted.period_end < run_context.as_of then 'ended'
-            when weighted.period_start > run_context.as_of then 'not_started'
+            when weighted.period_end < data_through.data_through then 'ended'
+            when weighted.period_start > data_through.data_through then 'not_started'
             else 'current'
         end as period_state,
         run_context.pace_at_risk
     from weighted
     cross join run_context
+    cross join data_through
 )
 
 select
@@ -42,12 +48,7 @@ select
     cast(assignee_id as {{ dbt.type_string() }}) as assignee_id,
     cast(assignee_name as {{ dbt.type_string() }}) as assignee_name,
     cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
-    {% if test_only_invariant_break('weighted_attainment') -%}
-    -- test-only: breaks sum(weight * capped_attainment) / sum(weight) on purpose
-    cast(weighted_attainment + 0.5 as double) as weighted_attainment,
-    {%- else -%}
     cast(weighted_attainment as double) as weighted_attainment,
-    {%- endif %}
     cast(
         case
             when period_state = 'ended' then case when weighted_attainment >= 1 then 'achieved' else 'missed' end
@@ -59,5 +60,6 @@ select
     ) as status,
     cast(component_count as integer) as component_count,
     cast(elapsed as double) as elapsed,
-    cast(pace as double) as pace
+    cast(pace as double) as pace,
+    cast(false as boolean) as period_closed
 from scored

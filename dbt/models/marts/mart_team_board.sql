@@ -4,7 +4,7 @@
 -- who were members of the team or of a team below it on the reference date (the period's last
 -- day, or as_of if earlier, or the period's first day if the period has not started).
 with run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 teams as (
@@ -79,7 +79,8 @@ select
     cast(team_scores.status as {{ dbt.type_string() }}) as status,
     cast(coalesce(distribution.quota_carriers, 0) as integer) as quota_carriers,
     cast(coalesce(distribution.carriers_at_or_above, 0) as integer) as carriers_at_or_above,
-    cast(distribution.median_carrier_attainment as double) as median_carrier_attainment
+    cast(distribution.median_carrier_attainment as double) as median_carrier_attainment,
+    cast(false as boolean) as period_closed
 from grid
 left join scorecards as team_scores
     on team_scores.assignee_type = 'team'

@@ -20,7 +20,7 @@ credits as (
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 periods as (

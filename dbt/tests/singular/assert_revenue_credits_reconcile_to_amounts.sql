@@ -1,7 +1,8 @@
 -- A failure means a won opportunity with a usable amount whose revenue_split, owner and
 -- owner_fallback bookings credits plus what is held under unmapped_crm_user do not add up to its
 -- amount (exactly for owner rules; amount * revenue split total / 100 within 0.01 % for splits),
--- i.e. bookings were lost or double counted (metrics.md §9).
+-- i.e. bookings were lost or double counted (metrics.md §9). Held opportunities (§11) earn
+-- nothing and are left out here; assert_held_opportunities_earn_no_credit checks them.
 {{ config(meta={
     'dagster': {'ref': {'name': 'fct_quota_credits'}},
     'protects': [
@@ -13,6 +14,7 @@
 with amounts as (
     select * from {{ ref('int_opportunity_amounts') }}
     where amount is not null
+        and not is_held
 ),
 
 credits as (

@@ -14,7 +14,7 @@ with attainment as (
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 )
 
 select attainment.*

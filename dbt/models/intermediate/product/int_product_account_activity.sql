@@ -13,7 +13,7 @@ select
     events.first_events,
     events.install_message_ids
 from {{ ref('int_product_events_daily') }} as events
-cross join {{ ref('int_run_context') }} as ctx
+cross join {{ ref('stg_config__run_context') }} as ctx
 left join {{ ref('int_product_workspace_accounts') }} as workspaces
     on events.workspace_id = workspaces.workspace_id
 where events.message_date <= ctx.as_of

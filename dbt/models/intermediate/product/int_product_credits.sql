@@ -15,9 +15,13 @@
 --     activation_min_events track events (any feature) dated in [c, c + activation_window_days];
 --     dated the message date of the Nth event by (timestamp, messageId); fiscal_period NULL;
 --     rule activation.
--- A team's features: those feature_ownership gives to it or to any team below it.
+-- A team's features on date d: those feature_ownership gives, on d, to it or to any team below
+-- it (ownership rows are effective-dated: an event counts for the team that owned its feature
+-- on the event's message date). A held opportunity (metrics.md §11) earns no
+-- influenced_bookings and is no account's first win; an account activates only when its first
+-- win is new_business.
 with ctx as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 plan_periods as (
@@ -32,10 +36,7 @@ plan_periods as (
         on plans.fiscal_period = periods.fiscal_period
     cross join ctx
     where plans.assignee_type = 'team'
-        and plans.metric in (
-            'active_accounts', 'feature_adopting_accounts', 'installs',
-            'influenced_bookings', 'activated_accounts'
-        )
+        and plans.metric in ('{{ team_only_metrics() | join("', '") }}')
 ),
 
 plan_teams as (
@@ -48,7 +49,9 @@ plan_teams as (
 team_features as (
     select distinct
         hierarchy.ancestor_team_id as team_id,
-        ownership.feature
+        ownership.feature,
+        ownership.valid_from,
+        ownership.valid_to
     from {{ ref('stg_config__feature_ownership') }} as ownership
     inner join {{ ref('int_team_hierarchy') }} as hierarchy
         on ownership.team_id = hierarchy.team_id
@@ -102,6 +105,8 @@ adopting_accounts as (
         on plan_periods.team_id = team_features.team_id
     inner join account_days
         on account_days.feature = team_features.feature
+        and (team_features.valid_from is null or team_features.valid_from <= account_days.message_date)
+        and (team_features.valid_to is null or account_days.message_date < team_features.valid_to)
         and account_days.message_date between plan_periods.period_start and plan_periods.window_end
     where plan_periods.metric = 'feature_adopting_accounts'
     group by all
@@ -133,6 +138,8 @@ installs as (
         on plan_periods.team_id = team_features.team_id
     inner join install_messages
         on install_messages.feature = team_features.feature
+        and (team_features.valid_from is null or team_features.valid_from <= install_messages.message_date)
+        and (team_features.valid_to is null or install_messages.message_date < team_features.valid_to)
         and install_messages.message_date
         between plan_periods.period_start and plan_periods.window_end
     where plan_periods.metric = 'installs'
@@ -155,12 +162,15 @@ influence as (
         on plan_teams.team_id = team_features.team_id
     inner join account_days
         on account_days.feature = team_features.feature
+        and (team_features.valid_from is null or team_features.valid_from <= account_days.message_date)
+        and (team_features.valid_to is null or account_days.message_date < team_features.valid_to)
     inner join won
         on account_days.account_id = won.account_id
         and account_days.message_date
         between won.close_date - (select ctx.influence_window_days from ctx) and won.close_date
     where plan_teams.metric = 'influenced_bookings'
         and won.amount is not null
+        and not won.is_held
     group by all
 ),
 
@@ -168,9 +178,11 @@ first_wins as (
     select
         account_id,
         opportunity_id,
-        close_date
+        close_date,
+        booking_type
     from won
     where account_id is not null
+        and not is_held
     qualify row_number() over (partition by account_id order by close_date, opportunity_id) = 1
 ),
 
@@ -184,6 +196,7 @@ activation_events as (
     from first_wins
     inner join activity
         on first_wins.account_id = activity.account_id
+        and first_wins.booking_type = 'new_business'
         and activity.message_date
         between first_wins.close_date
         and first_wins.close_date + (select ctx.activation_window_days from ctx)

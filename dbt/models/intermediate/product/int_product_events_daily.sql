@@ -40,7 +40,7 @@ with ctx as (
         timezone
         || '|' || cast(activation_min_events as {{ dbt.type_string() }})
         || '|' || {{ sorted_array_to_string('install_events', "','") }} as settings_key
-    from {{ ref('int_run_context') }}
+    from {{ ref('stg_config__run_context') }}
 ),
 
 -- Usable track and group lines (bad lines are exceptions, not data).

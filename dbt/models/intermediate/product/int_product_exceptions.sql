@@ -18,7 +18,7 @@ with base as (
 ),
 
 ctx as (
-    select as_of from {{ ref('int_run_context') }}
+    select as_of from {{ ref('stg_config__run_context') }}
 ),
 
 -- Lines of product_usage files the loader could not read as messages at all.

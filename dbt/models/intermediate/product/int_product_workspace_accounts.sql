@@ -6,7 +6,7 @@
 with calls as (
     select groups.*
     from {{ ref('stg_product_usage__group_calls') }} as groups
-    cross join {{ ref('int_run_context') }} as ctx
+    cross join {{ ref('stg_config__run_context') }} as ctx
     where groups.crm_account_id is not null
         and groups.message_date <= ctx.as_of
     qualify row_number() over (

@@ -6,7 +6,7 @@ with adjustments as (
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 )
 
 select

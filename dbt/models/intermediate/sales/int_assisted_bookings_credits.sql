@@ -4,7 +4,8 @@
 -- assist_team_member), or else owns a current, non-deleted Event or Task on it dated from the
 -- opportunity's CreatedDate (company time zone) to its CloseDate inclusive (assist_activity).
 -- An Event's date is its ActivityDateTime in the company time zone, else its ActivityDate.
--- At most one credit per (opportunity, manager); the team-member rule wins.
+-- At most one credit per (opportunity, manager); the team-member rule wins. A held opportunity
+-- (metrics.md §11) earns nothing.
 with amounts as (
     select * from {{ ref('int_opportunity_amounts') }}
 ),
@@ -30,7 +31,7 @@ tasks as (
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 opportunity_managers as (
@@ -51,6 +52,7 @@ opportunity_managers as (
     inner join crm_user_persons as manager_user
         on manager_user.person_id = owner_membership.manager_person_id
     where amounts.amount is not null
+        and not amounts.is_held
 ),
 
 activities as (

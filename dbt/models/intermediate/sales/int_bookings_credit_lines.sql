@@ -2,6 +2,8 @@
 -- opportunity with a usable amount: revenue splits (rule revenue_split) when their percentages
 -- add up to 100 within 0.01, else the owner gets 100 % (owner_fallback); no revenue split: the
 -- owner gets 100 % (owner); every overlay split on top (overlay_split). Dated CloseDate.
+-- A held opportunity (metrics.md §11) earns nothing. net_new_bookings (1.1) is exactly the
+-- bookings lines of new_business and expansion deals, under that metric.
 with amounts as (
     select * from {{ ref('int_opportunity_amounts') }}
 ),
@@ -11,7 +13,9 @@ splits as (
 ),
 
 usable as (
-    select * from amounts where amount is not null
+    select * from amounts
+    where amount is not null
+        and not is_held
 ),
 
 revenue_totals as (
@@ -43,6 +47,7 @@ revenue_split_lines as (
         opportunity_split_status.close_date as credit_date,
         opportunity_split_status.amount * splits.split_percentage / 100 as amount,
         opportunity_split_status.opportunity_id as source_id,
+        opportunity_split_status.booking_type,
         'revenue_split' as rule,
         'split ' || splits.split_id || ' (' || splits.split_percentage || '%)' as detail
     from opportunity_split_status
@@ -58,6 +63,7 @@ owner_lines as (
         close_date as credit_date,
         amount,
         opportunity_id as source_id,
+        booking_type,
         revenue_rule as rule,
         case
             when revenue_rule = 'owner_fallback'
@@ -74,6 +80,7 @@ overlay_split_lines as (
         usable.close_date as credit_date,
         usable.amount * splits.split_percentage / 100 as amount,
         usable.opportunity_id as source_id,
+        usable.booking_type,
         'overlay_split' as rule,
         'split ' || splits.split_id || ' (' || splits.split_percentage || '%)' as detail
     from usable
@@ -100,3 +107,17 @@ select
     rule,
     detail
 from lines
+
+union all
+
+select
+    crm_user_id,
+    'net_new_bookings' as metric,
+    credit_date,
+    amount,
+    'opportunity' as source_type,
+    source_id,
+    rule,
+    detail
+from lines
+where booking_type in ('new_business', 'expansion')

@@ -1,8 +1,10 @@
--- new_logos credit lines to CRM users (metrics.md §2): an account's first won opportunity
--- (earliest CloseDate, ties: smallest Id) credits 1 to its owner on its CloseDate (rule
--- first_win). Every win counts, whether or not its amount is usable.
-with won as (
-    select * from {{ ref('int_won_opportunities') }}
+-- new_logos credit lines to CRM users (metrics.md §2): an account's first win (earliest
+-- CloseDate, ties: smallest Id) credits 1 to its owner on its CloseDate (rule first_win), only
+-- when its booking type is new_business (an account whose first win in the data is a renewal
+-- or an expansion was a customer before). Every win counts, whether or not its amount is
+-- usable, except a held one (metrics.md §11): the first win is the first that is not held.
+with wins as (
+    select * from {{ ref('int_opportunity_amounts') }}
 ),
 
 ranked as (
@@ -12,8 +14,9 @@ ranked as (
             partition by account_id
             order by close_date, opportunity_id
         ) as win_rank
-    from won
+    from wins
     where account_id is not null
+        and not is_held
 )
 
 select
@@ -27,3 +30,4 @@ select
     'first win of account ' || account_id as detail
 from ranked
 where win_rank = 1
+    and booking_type = 'new_business'

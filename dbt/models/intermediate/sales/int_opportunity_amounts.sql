@@ -3,8 +3,17 @@
 -- NextStartDate <= CloseDate; else the static CurrencyType rate; else no rate. An empty
 -- currency or the corporate currency has rate 1. amount is NULL when it cannot be used, and
 -- amount_issue then says why (won_without_amount, negative_amount, missing_fx_rate).
+-- is_held: the deal promised a feature the product did not have on its CloseDate and the
+-- promise policy is `hold` (metrics.md §11): it earns no credit of any metric and is no
+-- account's first win. Amount problems are still reported for it.
 with won as (
     select * from {{ ref('int_won_opportunities') }}
+),
+
+held as (
+    select distinct opportunity_id
+    from {{ ref('int_promises') }}
+    where is_held
 ),
 
 rates as (
@@ -12,7 +21,7 @@ rates as (
 ),
 
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 dated_candidates as (
@@ -100,15 +109,19 @@ classified as (
 )
 
 select
-    opportunity_id,
-    account_id,
-    owner_id,
-    close_date,
-    created_on,
-    currency_code,
-    amount_original,
-    conversion_rate,
-    rate_source,
+    classified.opportunity_id,
+    classified.account_id,
+    classified.owner_id,
+    classified.close_date,
+    classified.created_on,
+    classified.currency_code,
+    classified.amount_original,
+    classified.conversion_rate,
+    classified.rate_source,
     case when amount_issue is null then amount_original / conversion_rate end as amount,
-    amount_issue
+    amount_issue,
+    booking_type,
+    held.opportunity_id is not null as is_held
 from classified
+left join held
+    on held.opportunity_id = classified.opportunity_id

@@ -1,6 +1,7 @@
 -- Row-level problems of the CRM and sales credits (metrics.md §7), one row per problem:
 -- missing_fx_rate, won_without_amount, negative_amount, split_total_not_100, orphan_split,
--- unmapped_crm_user, close_date_in_future, not_in_seat, invalid_value.
+-- unmapped_crm_user, close_date_in_future, not_in_seat, invalid_value, and (1.1)
+-- unknown_opportunity_type and promised_unreleased_feature.
 with amounts as (
     select * from {{ ref('int_opportunity_amounts') }}
 ),
@@ -33,8 +34,16 @@ plan_targets as (
     select * from {{ ref('int_plan_targets') }}
 ),
 
+won as (
+    select * from {{ ref('int_won_opportunities') }}
+),
+
+promises as (
+    select * from {{ ref('int_promises') }}
+),
+
 run_context as (
-    select * from {{ ref('int_run_context') }}
+    select * from {{ ref('stg_config__run_context') }}
 ),
 
 amount_issues as (
@@ -59,6 +68,7 @@ split_totals as (
         detail
     from bookings_lines
     where rule = 'owner_fallback'
+        and metric = 'bookings'
 ),
 
 live_opportunities as (
@@ -102,6 +112,36 @@ unmapped as (
             || ' (' || rule || ', ' || detail || ')' as detail
     from crm_user_lines
     where person_id is null
+        -- a net_new_bookings line repeats a bookings line: its opportunity is reported once
+        and metric <> 'net_new_bookings'
+),
+
+unknown_types as (
+    select
+        'opportunity' as source_type,
+        opportunity_id as source_id,
+        'unknown_opportunity_type' as reason,
+        'Type ' || opportunity_type || ' is not in settings opportunity_types (booking type other)' as detail
+    from won
+    where booking_type = 'other'
+),
+
+broken_promise_features as (
+    select
+        opportunity_id,
+        feature || ' (' || coalesce(owning_team_id, 'unknown') || ', ' || replace(status, '_', ' ') || ')' as promise_text
+    from promises
+    where status <> 'released'
+),
+
+broken_promises as (
+    select
+        'opportunity' as source_type,
+        opportunity_id as source_id,
+        'promised_unreleased_feature' as reason,
+        'promised ' || {{ sorted_array_to_string(sorted_list_agg('promise_text', 'promise_text'), "'; '") }} as detail
+    from broken_promise_features
+    group by opportunity_id
 ),
 
 future_closes as (
@@ -153,6 +193,10 @@ unioned as (
     select * from not_in_seat
     union all
     select * from invalid
+    union all
+    select * from unknown_types
+    union all
+    select * from broken_promises
 )
 
 select

@@ -1,7 +1,8 @@
--- Team credits for bookings and new_logos (metrics.md §2, rule team_member): one line per
--- contributing person credit, for every team that has a plan row for that metric, when the
--- person was on the credit date a member of the team or of a team below it. For bookings only
--- revenue_split, owner and owner_fallback credits count (never overlays).
+-- Team credits for the metrics whose team assignees roll up member credits (the metric
+-- registry's team_rollup: bookings, net_new_bookings, new_logos; metrics.md §2, rule
+-- team_member): one line per contributing person credit, for every team that has a plan row
+-- for that metric, when the person was on the credit date a member of the team or of a team
+-- below it. Overlay splits never count, so an overlay never counts a deal twice inside a team.
 with person_credits as (
     select * from {{ ref('int_person_credits') }}
 ),
@@ -24,13 +25,12 @@ team_plans as (
         metric
     from plans
     where assignee_type = 'team'
-        and metric in ('bookings', 'new_logos')
+        and metric in ('{{ team_rollup_metrics() | join("', '") }}')
 ),
 
 contributing as (
     select * from person_credits
-    where (metric = 'bookings' and rule in ('revenue_split', 'owner', 'owner_fallback'))
-        or (metric = 'new_logos' and rule = 'first_win')
+    where rule in ('revenue_split', 'owner', 'owner_fallback', 'first_win')
 )
 
 select

@@ -14,5 +14,8 @@ select
     pace_at_risk,
     freshness_max_age_hours,
     late_message_lookback_days,
-    board_show_people
+    board_show_people,
+    promise_field,
+    lower(coalesce(unreleased_promise_policy, 'hold')) as unreleased_promise_policy,
+    closed_through
 from source

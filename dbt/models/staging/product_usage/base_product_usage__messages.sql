@@ -12,7 +12,7 @@ with source as (
 ),
 
 ctx as (
-    select timezone from {{ ref('int_run_context') }}
+    select timezone from {{ ref('stg_config__run_context') }}
 ),
 
 parsed as (

@@ -37,5 +37,5 @@ select
     deduplicated._source_line,
     deduplicated._loaded_at
 from deduplicated
-cross join {{ ref('int_run_context') }} as ctx
+cross join {{ ref('stg_config__run_context') }} as ctx
 where deduplicated.message_date <= ctx.as_of
