@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,19 +17,11 @@ import yaml
 
 from dagster_project.generate import generate
 from dagster_project.ingest.schema import CRM_OBJECTS, match_key
+from dagster_project.metric_registry import metrics_valid_for, registry
 
 REPO = Path(__file__).resolve().parents[1]
-METRIC_VALIDITY = {
-    "bookings": {"person", "team"},
-    "new_logos": {"person", "team"},
-    "assisted_bookings": {"person"},
-    "team_bookings": {"person"},
-    "active_accounts": {"team"},
-    "feature_adopting_accounts": {"team"},
-    "installs": {"team"},
-    "influenced_bookings": {"team"},
-    "activated_accounts": {"team"},
-}
+# metric -> the assignee types that may carry it (the metric registry, metrics.md section 2)
+METRIC_VALIDITY = {m: set(metric.assignee_types) for m, metric in registry().items()}
 SETTINGS_KEYS = {
     "corporate_currency",
     "fiscal_year_start_month",
@@ -43,7 +35,16 @@ SETTINGS_KEYS = {
     "late_message_lookback_days",
     "duckdb_memory_limit",
     "board_show_people",
+    # 1.1
+    "opportunity_types",
+    "promise_field",
+    "unreleased_promise_policy",
+    "closed_through",
 }
+DATA_START, DATA_END = "2025-02-01", "2026-11-20"
+AS_OF = "2026-11-23"
+# Crafted edge deals that break the realism rules on purpose (crm.py EDGE_TYPES).
+CRAFTED_TYPES = {"006EDGE_RENEWAL_FIRST", "006EDGE_UNKNOWN_TYPE"}
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -358,6 +359,17 @@ def test_settings_has_every_key(out):
     assert s["timezone"] == "America/New_York" and s["fiscal_year_start_month"] == 2
     assert s["corporate_currency"] == "USD"
     assert s["install_events"] == ["App Installed", "Integration Installed"]
+    # 1.1 keys with their defaults (input-contract section 3)
+    assert s["opportunity_types"] == {
+        "New Business": "new_business",
+        "Existing Business": "expansion",
+        "Expansion": "expansion",
+        "Upsell": "expansion",
+        "Renewal": "renewal",
+    }
+    assert s["promise_field"] == "Promised_Features__c"
+    assert s["unreleased_promise_policy"] == "hold"
+    assert s["closed_through"] is None
 
 
 def test_config_references_are_consistent(config):
@@ -395,9 +407,18 @@ def test_config_references_are_consistent(config):
         assert a["assignee_type"] in METRIC_VALIDITY[a["metric"]]
         assert a["assignee_id"] in (ids if a["assignee_type"] == "person" else teams)
         assert a["reason"] and a["approved_by"]
-    features = [f["feature"] for f in config["feature_ownership"]]
-    assert len(features) == len(set(features))
-    assert all(f["team_id"] in teams for f in config["feature_ownership"])
+    ownership = config["feature_ownership"]
+    assert list(ownership[0]) == ["feature", "team_id", "valid_from", "valid_to", "released_on"]
+    assert all(f["team_id"] in teams for f in ownership)
+    by_feature = defaultdict(list)
+    for f in ownership:
+        by_feature[f["feature"]].append(f)
+    for feature, rs in by_feature.items():
+        spans = sorted((r["valid_from"] or "0000-00-00", r["valid_to"] or "9999-12-31") for r in rs)
+        assert all(start < end for start, end in spans), feature
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+            assert end <= start, feature  # no overlap
+        assert len({r["released_on"] for r in rs}) == 1, feature
 
 
 def test_people_edge_cases(config):
@@ -421,12 +442,7 @@ def test_people_edge_cases(config):
     plans = [r for r in config["quota_plans"] if r["assignee_type"] == "person"]
     assert any(r["prorate"] == "false" for r in plans)
     assert any(r["cap"] == "1.5" for r in plans)
-    assert {r["metric"] for r in plans} == {
-        "bookings",
-        "new_logos",
-        "assisted_bookings",
-        "team_bookings",
-    }
+    assert {r["metric"] for r in plans} == set(metrics_valid_for("person"))
     leaver_q4 = [
         r for r in plans if (r["assignee_id"], r["fiscal_period"]) == ("P_EDGE_LEAVER", "FY2027-Q4")
     ]
@@ -533,3 +549,243 @@ def test_attribution_edge_cases(parsed):
     days = {m["timestamp"][:10] for _, m in parsed if m.get("timestamp")}
     assert min(days) <= "2025-02-05" and max(days) == "2026-11-20"
     assert date.fromisoformat(max(days)) < date(2026, 11, 23)
+
+
+# ------------------------------------------------------------------ 1.1 realism
+
+
+@pytest.fixture(scope="module")
+def settings(out) -> dict:
+    return yaml.safe_load((out / "config" / "settings.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def booking_type(settings):
+    """Opportunity.Type -> booking type, as input-contract section 1 reads it."""
+    types = {k.strip().lower(): v for k, v in settings["opportunity_types"].items()}
+
+    def of(value: str) -> str:
+        value = value.strip().lower()
+        return "new_business" if not value else types.get(value, "other")
+
+    return of
+
+
+def _valid_date(text: str) -> bool:
+    with contextlib.suppress(ValueError):
+        date.fromisoformat(text)
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def live_opps(cur_opps) -> dict[str, dict]:
+    """Current, non-deleted opportunities with a valid CloseDate."""
+    return {
+        k: r
+        for k, r in cur_opps.items()
+        if r["isdeleted"] != "true" and _valid_date(r["closedate"])
+    }
+
+
+@pytest.fixture(scope="module")
+def first_wins(live_opps) -> dict[str, dict]:
+    """Account -> its first won opportunity (CloseDate, then Id) closed by as_of."""
+    won = [r for r in live_opps.values() if r["iswon"] == "true" and r["closedate"] <= AS_OF]
+    first = {}
+    for r in sorted(won, key=lambda r: (r["closedate"], r["id"])):
+        first.setdefault(r["accountid"], r)
+    return first
+
+
+def test_opportunity_types_follow_account_history(live_opps, first_wins, booking_type):
+    by_account = defaultdict(list)
+    for r in live_opps.values():
+        by_account[r["accountid"]].append(r)
+    kinds = Counter(booking_type(r["type"]) for r in live_opps.values())
+    assert kinds["new_business"] > kinds["expansion"] > kinds["renewal"] > 100, kinds
+    # Renewals and expansions only on accounts that won before (a strictly earlier CloseDate).
+    for r in live_opps.values():
+        if booking_type(r["type"]) in ("expansion", "renewal") and r["id"] not in CRAFTED_TYPES:
+            earlier = [
+                o
+                for o in by_account[r["accountid"]]
+                if o["iswon"] == "true" and o["closedate"] < r["closedate"]
+            ]
+            assert earlier, r["id"]
+    # A generic renewal comes about a year after a won deal of its account.
+    renewals = [
+        r
+        for r in live_opps.values()
+        if r["id"].startswith("006O") and r["type"].strip().lower() == "renewal"
+    ]
+    for r in renewals:
+        gaps = [
+            (date.fromisoformat(r["closedate"]) - date.fromisoformat(o["closedate"])).days
+            for o in by_account[r["accountid"]]
+            if o["iswon"] == "true" and o["closedate"] < r["closedate"]
+        ]
+        assert any(330 <= g <= 400 for g in gaps), r["id"]
+    # An account's first wins (and every deal up to that day) are new business; the crafted
+    # exceptions are a renewal-first account and the one unmapped Type.
+    not_new = {r["id"] for r in first_wins.values() if booking_type(r["type"]) != "new_business"}
+    assert not_new == CRAFTED_TYPES
+    for acct, first in first_wins.items():
+        for o in by_account[acct]:
+            if o["id"].startswith("006O") and o["closedate"] <= first["closedate"]:
+                assert booking_type(o["type"]) == "new_business", o["id"]
+    assert all(
+        r["type"] in ("New Business", "")
+        for r in first_wins.values()
+        if r["id"] not in CRAFTED_TYPES
+    )
+
+
+def test_type_values(live_opps, booking_type, settings):
+    canonical = set(settings["opportunity_types"])
+    values = Counter(r["type"] for r in live_opps.values())
+    unmapped = [r["id"] for r in live_opps.values() if booking_type(r["type"]) == "other"]
+    assert unmapped == ["006EDGE_UNKNOWN_TYPE"]
+    assert live_opps["006EDGE_UNKNOWN_TYPE"]["type"] == "Partner Referral"
+    assert live_opps["006EDGE_RENEWAL_FIRST"]["type"] == "Renewal"
+    # A small share is empty (new business); a few are typed in another case or with spaces.
+    assert 0.01 < values[""] / len(live_opps) < 0.06
+    assert {"New Business", "Expansion", "Upsell", "Existing Business", "Renewal"} <= set(values)
+    variants = {v for v in values if v and v != "Partner Referral" and v not in canonical}
+    assert any(v != v.strip() for v in variants) and any(v.strip().islower() for v in variants)
+    assert all(booking_type(v) in ("expansion", "renewal") for v in variants)
+    # The existing edge deals stay new business (their rules are about other things).
+    edge = [r for k, r in live_opps.items() if k.startswith("006EDGE_") and k not in CRAFTED_TYPES]
+    assert edge and all(r["type"] == "New Business" for r in edge)
+
+
+def _ownership(config) -> tuple[dict[str, str], list[dict]]:
+    rows = config["feature_ownership"]
+    return {r["feature"].lower(): r["released_on"] for r in rows}, rows
+
+
+def test_promises(opps, live_opps, config):
+    released_on, _ = _ownership(config)
+    assert all("promisedfeaturesc" in r for _, r in opps)  # Promised_Features__c
+
+    def status(item: str, close: str) -> str:
+        rel = released_on.get(item.lower())
+        if rel is None:
+            return "unknown_feature"
+        return "released" if rel and rel <= close else "unreleased"
+
+    promised = {k: r for k, r in live_opps.items() if r["promisedfeaturesc"]}
+    assert 0.02 < len(promised) / len(live_opps) < 0.08
+    all_items, won_items = Counter(), Counter()
+    for r in promised.values():
+        items = [i.strip() for i in r["promisedfeaturesc"].split(";") if i.strip()]
+        assert items, r["id"]
+        for item in items:
+            s = status(item, r["closedate"])
+            all_items[s] += 1
+            if r["iswon"] == "true" and r["closedate"] <= AS_OF:
+                won_items[s] += 1
+    # Mostly released; some not released on CloseDate; exactly one unknown feature name.
+    assert won_items["released"] > won_items["unreleased"] > 3, won_items
+    assert all_items["unknown_feature"] == won_items["unknown_feature"] == 1
+    generic_unreleased = [
+        r
+        for k, r in promised.items()
+        if k.startswith("006O")
+        and r["iswon"] == "true"
+        and any(
+            status(i.strip(), r["closedate"]) == "unreleased"
+            for i in r["promisedfeaturesc"].split(";")
+            if i.strip()
+        )
+    ]
+    assert generic_unreleased
+    # The crafted promises (all won).
+    spacing = live_opps["006EDGE_PROMISE_SPACING"]["promisedfeaturesc"]
+    assert spacing != spacing.strip() and "sso" in spacing and ";" in spacing
+    assert [status(i.strip(), "2026-07-28") for i in spacing.split(";") if i.strip()] == [
+        "released",
+        "released",
+    ]
+    cases = {
+        "006EDGE_PROMISE_UNRELEASED": {"unreleased"},
+        "006EDGE_PROMISE_BOUNDARY": {"released"},
+        "006EDGE_PROMISE_UNKNOWN": {"released", "unknown_feature"},
+        "006EDGE_PROMISE_BETA": {"unreleased", "released"},
+        "006EDGE_PROMISE_MOVED": {"released"},
+    }
+    for oid, expected in cases.items():
+        r = live_opps[oid]
+        assert r["iswon"] == "true"
+        got = {status(i.strip(), r["closedate"]) for i in r["promisedfeaturesc"].split(";")}
+        assert got == expected, oid
+    boundary = live_opps["006EDGE_PROMISE_BOUNDARY"]
+    assert released_on[boundary["promisedfeaturesc"].lower()] == boundary["closedate"]
+
+
+def test_feature_releases_and_the_one_ownership_move(config, parsed):
+    released_on, rows = _ownership(config)
+    dates = sorted(v for v in released_on.values() if v)
+    assert sum(1 for v in released_on.values() if not v) == 1  # not released yet
+    assert sum(1 for d in dates if d < DATA_START) >= len(released_on) - 4
+    assert 1 <= sum(1 for d in dates if DATA_START <= d <= DATA_END) <= 2
+    by_feature = defaultdict(list)
+    for r in rows:
+        by_feature[r["feature"]].append(r)
+    moved = {f: rs for f, rs in by_feature.items() if len(rs) > 1}
+    assert len(moved) == 1
+    ((feature, (before, after)),) = moved.items()
+    assert before["valid_from"] == "" and before["valid_to"] == after["valid_from"] != ""
+    assert after["valid_to"] == "" and before["team_id"] != after["team_id"]
+    assert DATA_START < after["valid_from"] < DATA_END
+    others = [r for f, rs in by_feature.items() if f != feature for r in rs]
+    assert all(r["valid_from"] == r["valid_to"] == "" for r in others)
+    # Events of the moved feature on both sides of the move (a day of margin for the time zone).
+    move = date.fromisoformat(after["valid_from"])
+    days = [
+        date.fromisoformat(m["timestamp"][:10])
+        for _, m in parsed
+        if m.get("type") == "track"
+        and m.get("timestamp")
+        and ((m.get("properties") or {}).get("feature") or m.get("event")) == feature
+    ]
+    assert sum(1 for d in days if d < move - timedelta(days=1)) > 100
+    assert sum(1 for d in days if d > move) > 100
+    # Customers do not use a feature before its release; the unreleased one only in a beta.
+    used_on = defaultdict(list)
+    for _, m in parsed:
+        if m.get("type") == "track" and m.get("timestamp"):
+            f = (m.get("properties") or {}).get("feature") or m.get("event")
+            used_on[f.lower()].append(m["timestamp"][:10])
+    for f, rel in released_on.items():
+        if rel:
+            assert all(d >= rel for d in used_on[f]), f
+        else:
+            assert 0 < len(used_on[f]) <= 10, f
+
+
+def test_plans_follow_the_metric_registry(config):
+    reg = registry()
+    teams = {t["team_id"]: t for t in config["teams"]}
+    plans = config["quota_plans"]
+    assert {r["metric"] for r in plans} == set(reg)  # every metric has a plan somewhere
+    for r in plans:
+        if r["assignee_type"] == "team":
+            function = teams[r["assignee_id"]]["function"]
+            if function in ("sales", "product", "rnd"):
+                assert function in reg[r["metric"]].functions, r
+    # net_new_bookings: some sales teams and some account executives, not all.
+    people = {p["person_id"]: p for p in config["people"]}
+    sales_teams = {t for t, row in teams.items() if row["function"] == "sales"}
+    net_new = [r for r in plans if r["metric"] == "net_new_bookings"]
+    net_teams = {r["assignee_id"] for r in net_new if r["assignee_type"] == "team"}
+    net_people = {r["assignee_id"] for r in net_new if r["assignee_type"] == "person"}
+    assert net_teams and net_teams < sales_teams
+    aes = {p for p, row in people.items() if row["role"] == "account_executive"}
+    assert net_people and net_people < aes
+    assert all(people[p]["team_id"] in net_teams for p in net_people)
+    by_key = {(r["assignee_id"], r["fiscal_period"], r["metric"]): r for r in plans}
+    for r in net_new:
+        if "-Q" in r["fiscal_period"]:
+            books = by_key[(r["assignee_id"], r["fiscal_period"], "bookings")]
+            assert float(r["target"]) < float(books["target"])  # without renewals

@@ -68,6 +68,20 @@ CRM opportunities (``006EDGE_<X>``, account ``001EDGE_<X>``; owners are fixed CR
 - ``006EDGE_TIE_A`` / ``006EDGE_TIE_B``: first wins of ``001EDGE_TIE`` on the same day: the
   smaller Id (TIE_A) gets the new logo.
 
+Booking types and promises (1.1; all edge deals above are ``New Business``, promise nothing):
+
+- Generic ``Type`` follows the account's history: ``New Business`` up to the account's first
+  win, ``Expansion``/``Upsell``/``Existing Business`` after it, a ``Renewal`` 345-375 days
+  after most won new business; about 3 % empty, about 2 % of expansion and renewal values in
+  another case or with spaces.
+- ``006EDGE_UNKNOWN_TYPE``: ``Partner Referral``, the only unmapped Type
+  (unknown_opportunity_type). ``006EDGE_RENEWAL_FIRST``: a renewal as the account's first win.
+- ``Promised_Features__c`` on about 4 % of generic deals, mostly released features.
+  ``006EDGE_PROMISE_SPACING`` (`` sso ;Dashboards; ``), ``_UNRELEASED`` (Push Notifications
+  before its release), ``_BOUNDARY`` (closes on the release day), ``_UNKNOWN`` (``Offline
+  Mode``, the only unknown feature), ``_BETA`` (AI Assistant, not released), ``_MOVED``
+  (Salesforce Sync after its ownership move).
+
 People (config/people.csv; CRM users ``005<...>``):
 
 - ``P_EDGE_HIRED`` (``005EDGE_HIRED``): hired 2026-09-15, mid FY2027-Q3; deal
@@ -86,9 +100,13 @@ People (config/people.csv; CRM users ``005<...>``):
 
 Config: product and R&D teams with sub-teams; features owned by sub-teams (e.g. ``Webhooks``
 -> ``rnd_platform``) and by parents (``Workspace Settings`` -> ``product``, ``Audit Log`` ->
-``rnd``); ``Beta Lab`` is used but unowned. Plans: FY2026 and FY2027 years and quarters, one
-month row (``rnd_mobile`` FY2027-M10 installs), caps 1.5 / 2, weights. Adjustments
-``ADJ-0001``..``ADJ-0004``, ``ADJ-0002`` a negative clawback.
+``rnd``); ``Beta Lab`` is used but unowned. Feature releases and the one ownership move
+(``Salesforce Sync``: product_integrations -> rnd_platform on 2026-08-17) are in
+``features.py``. Plan metrics come from the metric registry; NA West and EMEA reps and regions
+carry ``net_new_bookings`` in FY2027. settings.yml lists every key, the 1.1 ones included.
+Plans: FY2026 and FY2027 years and quarters, one month row (``rnd_mobile`` FY2027-M10
+installs), caps 1.5 / 2, weights. Adjustments ``ADJ-0001``..``ADJ-0004``, ``ADJ-0002`` a
+negative clawback.
 
 Messages (ids ``msg-edge-*``):
 
@@ -109,6 +127,7 @@ Messages (ids ``msg-edge-*``):
 - ``ws-edge-deleted`` -> deleted account ``001EDGE_DELETED``; ``ws-edge-ghost`` ->
   ``001EDGE_GHOST`` (no such account): unattributed.
 - ``msg-edge-empty-feature``: properties.feature "" -> feature "Report Exported".
+- ``msg-edge-beta-01``..``05``: the unreleased AI Assistant, used by ``ws-edge-nogroup``.
 - identify and page messages are sprinkled in (ignored by the metrics).
 """
 

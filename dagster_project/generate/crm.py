@@ -20,6 +20,7 @@ from .common import (
     rand_time,
 )
 from .company import SALES_TEAMS, UNMAPPED_USER, Company, sales_reps_on
+from .features import PROMISABLE, released
 
 OPP_COLS = [
     "Id",
@@ -36,6 +37,7 @@ OPP_COLS = [
     "CreatedDate",
     "SystemModstamp",
     "IsDeleted",
+    "Promised_Features__c",
 ]
 ACCOUNT_COLS = [
     "Id",
@@ -118,6 +120,26 @@ DATED_RATES = {
     "GBP": [0.81, 0.80, 0.79, 0.77, 0.78, 0.76, 0.75, 0.74, 0.75],
 }
 OPEN_STAGES = ("Prospecting", "Qualification", "Proposal", "Negotiation")
+
+# Booking kinds (settings.opportunity_types maps Opportunity.Type to them, input-contract 1).
+NEW_BUSINESS, EXPANSION, RENEWAL = "new_business", "expansion", "renewal"
+# The Type picklist values written for each kind, weighted; "" = left empty by the rep (the
+# pipeline reads an empty Type as new business).
+TYPE_VALUES: dict[str, tuple[tuple[str, int], ...]] = {
+    NEW_BUSINESS: (("New Business", 97), ("", 3)),
+    EXPANSION: (("Expansion", 55), ("Upsell", 28), ("Existing Business", 14), ("", 3)),
+    RENEWAL: (("Renewal", 97), ("", 3)),
+}
+# About 2 % of expansion and renewal values come from an integration that types them: other
+# case, surrounding spaces (the map compares ignoring both).
+TYPE_VARIANTS = {
+    "Expansion": "expansion",
+    "Upsell": " Upsell",
+    "Existing Business": "EXISTING BUSINESS",
+    "Renewal": "renewal ",
+}
+KIND_LABEL = {NEW_BUSINESS: "New Business", EXPANSION: "Expansion", RENEWAL: "Renewal"}
+PROMISE_SHARE = 0.04  # generic deals that carry a promise (Promised_Features__c)
 WORDS_A = [
     "Blue",
     "North",
@@ -180,11 +202,58 @@ class Crm:
     # For the message generator and the plan targets:
     accounts: list[tuple[str, date]] = field(default_factory=list)  # (Id, created) generic
     first_wins: dict[str, date] = field(default_factory=dict)  # account -> first won close
-    won: list[tuple[str, str, date, float]] = field(default_factory=list)  # opp, owner, close, usd
+    # (opp, owner, close, usd, booking kind) of the generic won deals:
+    won: list[tuple[str, str, date, float, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Deal:
+    """A generic opportunity before its row is written."""
+
+    oid: str
+    acct: str
+    close: date
+    won: bool  # closes won (only deals closing by DATA_END close at all)
+    kind: str = NEW_BUSINESS
+    renews: str = ""  # the won new-business deal a renewal renews
+
+
+def _type_value(rng: random.Random, kind: str) -> str:
+    values, weights = zip(*TYPE_VALUES[kind], strict=True)
+    value = rng.choices(values, weights=weights)[0]
+    if value in TYPE_VARIANTS and kind != NEW_BUSINESS and rng.random() < 0.02:
+        value = TYPE_VARIANTS[value]
+    return value
+
+
+def _promise(rng: random.Random, close: date) -> str:
+    """A multi-select picklist value: 1-2 features, mostly shipped by close; some not yet."""
+    shipped = [f for f in PROMISABLE if released(f, close)]
+    pending = [f for f in PROMISABLE if not released(f, close)]
+    items: list[str] = []
+    n = 1 if rng.random() < 0.6 else 2
+    while len(items) < n:
+        f = rng.choices(shipped, weights=[PROMISABLE[f] for f in shipped])[0]
+        if f not in items:
+            items.append(f)
+    if pending and rng.random() < 0.25:
+        items[-1] = rng.choice(pending)
+    return ";".join(items)
 
 
 def _opp(
-    oid, name, acct, owner, typ, stage, amount, cur, close, created: datetime, mod: datetime
+    oid,
+    name,
+    acct,
+    owner,
+    typ,
+    stage,
+    amount,
+    cur,
+    close,
+    created: datetime,
+    mod: datetime,
+    promised: str = "",
 ) -> dict:
     closed = stage.startswith("Closed")
     return {
@@ -202,6 +271,7 @@ def _opp(
         "CreatedDate": dtstr(created),
         "SystemModstamp": dtstr(mod),
         "IsDeleted": "false",
+        "Promised_Features__c": promised,
     }
 
 
@@ -246,7 +316,30 @@ EDGE_OPPS: list[tuple[str, str, str, str, str, date]] = [
     ("PROMOTED_TEAM", "005APAC002", "52000.00", "USD", "2026-06-15", date(2026, 5, 5)),
     ("TIE_A", "005EAST004", "17000.00", "USD", "2026-07-15", date(2026, 5, 26)),
     ("TIE_B", "005EAST005", "16000.00", "USD", "2026-07-15", date(2026, 5, 26)),
+    # 1.1: booking types and promises (EDGE_TYPES, EDGE_PROMISES).
+    ("UNKNOWN_TYPE", "005WEST008", "27000.00", "USD", "2026-05-14", date(2026, 3, 20)),
+    ("RENEWAL_FIRST", "005EAST011", "48000.00", "USD", "2026-03-12", date(2026, 1, 15)),
+    ("PROMISE_SPACING", "005EAST006", "34000.00", "USD", "2026-07-28", date(2026, 5, 12)),
+    ("PROMISE_UNRELEASED", "005WEST009", "39000.00", "USD", "2026-05-20", date(2026, 3, 9)),
+    ("PROMISE_BOUNDARY", "005EMEA005", "21000.00", "USD", "2026-06-15", date(2026, 4, 13)),
+    ("PROMISE_UNKNOWN", "005EAST007", "45000.00", "USD", "2026-09-24", date(2026, 7, 20)),
+    ("PROMISE_BETA", "005APAC003", "26000.00", "USD", "2026-10-14", date(2026, 8, 24)),
+    ("PROMISE_MOVED", "005WEST010", "31000.00", "USD", "2026-09-08", date(2026, 7, 6)),
 ]
+# Edge deals whose Type is not "New Business": the one Type value the default map does not
+# name (unknown_opportunity_type), and an account whose first win in the data is a renewal
+# (a customer from before the data: no new logo).
+EDGE_TYPES = {"UNKNOWN_TYPE": "Partner Referral", "RENEWAL_FIRST": "Renewal"}
+# Edge promises (Promised_Features__c), against features.RELEASED_ON:
+EDGE_PROMISES = {
+    "PROMISE_SPACING": " sso ;Dashboards; ",  # trim, ignore case and the empty item: released
+    "PROMISE_UNRELEASED": "Push Notifications",  # released 2026-06-15, after CloseDate: held
+    "PROMISE_BOUNDARY": "Push Notifications",  # CloseDate = released_on: released
+    "PROMISE_UNKNOWN": "SSO;Offline Mode",  # no such feature: unknown_feature, held
+    "PROMISE_BETA": "AI Assistant;Dashboards",  # AI Assistant not released: held
+    "PROMISE_MOVED": "Salesforce Sync",  # owned by rnd_platform on CloseDate (moved 08-17)
+}
+HELD_EDGES = ("PROMISE_UNRELEASED", "PROMISE_UNKNOWN", "PROMISE_BETA")
 # Accounts used only by the message edge cases (001EDGE_DELETED is deleted in the CRM).
 EDGE_MESSAGE_ACCOUNTS = ("NOGROUP", "REGROUP_OLD", "REGROUP_NEW", "DELETED")
 
@@ -340,23 +433,57 @@ def build_crm(rng: random.Random, company: Company, scale: int) -> Crm:
     acct_created = {a["Id"]: a["CreatedDate"][:10] for a in accounts}
 
     # ---------------------------------------------------------------- opportunities
-    n_opps = 2000 * scale
+    # 1. Deals: a close date, an account and an outcome each.
+    n_base = 1750 * scale  # plus about 200 renewals per scale unit
     plan_days = (PLAN_END - DATA_START).days + 1
     generic_accounts = [a["Id"] for a in accounts if a["Id"].startswith("001A")]
-    for i in range(1, n_opps + 1):
-        oid = f"006O{i:07d}"
+    deals: list[_Deal] = []
+    for i in range(1, n_base + 1):
         close = DATA_START + timedelta(days=rng.randrange(plan_days))
         while True:
             acct = rng.choice(generic_accounts)
             if acct_created[acct] <= dstr(close - timedelta(days=20)):
                 break
+        deals.append(_Deal(f"006O{i:07d}", acct, close, close <= DATA_END and rng.random() < 0.4))
+    # 2. Booking kinds from each account's history: new business up to and including the day
+    # of its first win, expansion after it; a renewal about a year after most won new business.
+    first_win: dict[str, date] = {}
+    for dl in deals:
+        if dl.won and (dl.acct not in first_win or dl.close < first_win[dl.acct]):
+            first_win[dl.acct] = dl.close
+    for dl in deals:
+        if dl.acct in first_win and first_win[dl.acct] < dl.close:
+            dl.kind = EXPANSION
+    for dl in list(deals):
+        if not (dl.won and dl.kind == NEW_BUSINESS):
+            continue
+        close = dl.close + timedelta(days=365 + rng.randrange(-20, 11))
+        if close > PLAN_END or rng.random() >= 0.8:
+            continue
+        won = close <= DATA_END and rng.random() < 0.85
+        oid = f"006O{len(deals) + 1:07d}"
+        deals.append(_Deal(oid, dl.acct, close, won, RENEWAL, dl.oid))
+    for a in accounts:
+        if a["Id"].startswith("001A"):
+            a["Type"] = "Customer" if a["Id"] in first_win else "Prospect"
+    # 3. Rows, splits, team members and activities.
+    sold: dict[str, tuple[str, float, str]] = {}  # won new business -> (owner, usd, currency)
+    for dl in deals:
+        oid, acct, close = dl.oid, dl.acct, dl.close
         team = account_team[acct]
-        created = close - timedelta(days=rng.randrange(14, 150))
+        renewed = sold.get(dl.renews)
+        if renewed:  # renewal deals are opened a few months ahead
+            created = close - timedelta(days=rng.randrange(45, 120))
+        else:
+            created = close - timedelta(days=rng.randrange(14, 150))
         created = max(created, date.fromisoformat(acct_created[acct]) + timedelta(days=1))
         created = min(created, FULL_EXPORT - timedelta(days=rng.randrange(1, 45)))
         seat_day = min(close, FULL_EXPORT)
         reps = sales_reps_on(company, team, seat_day) or sales_reps_on(company, team, created)
-        owner = rng.choice(reps).crm_user_id
+        if renewed and any(p.crm_user_id == renewed[0] for p in reps):
+            owner = renewed[0]  # the rep who sold it renews it while in seat
+        else:
+            owner = rng.choice(reps).crm_user_id
         usd = min(400000.0, max(3000.0, rng.lognormvariate(math.log(30000), 0.7)))
         if team == "sales_emea":
             cur = rng.choices(("EUR", "GBP", "USD"), weights=(5, 3, 2))[0]
@@ -364,19 +491,26 @@ def build_crm(rng: random.Random, company: Company, scale: int) -> Crm:
             cur = rng.choices(("JPY", "USD"), weights=(3, 7))[0]
         else:
             cur = "" if rng.random() < 0.1 else "USD"
+        if renewed:  # the same contract a year on, in its currency, with a price uplift
+            usd, cur = round(renewed[1] * rng.uniform(0.95, 1.12), 2), renewed[2]
+        elif dl.kind == EXPANSION:  # more seats or a module: smaller on average
+            usd = max(3000.0, usd * rng.uniform(0.25, 0.7))
         rate = STATIC_RATES.get(cur or "USD")
         amount = f"{round(usd * rate)}" if cur == "JPY" else f"{round(usd * rate, -2):.2f}"
-        typ = rng.choices(("New Business", "Expansion", "Renewal"), weights=(5, 3, 2))[0]
-        name = f"{acct[-4:]} {typ} {close.year}"
+        typ = _type_value(rng, dl.kind)
+        name = f"{acct[-4:]} {KIND_LABEL[dl.kind]} {close.year}"
+        promised = _promise(rng, close) if rng.random() < PROMISE_SHARE else ""
         created_dt = rand_time(rng, created)
         if close <= DATA_END:
-            stage = "Closed Won" if rng.random() < 0.4 else "Closed Lost"
+            stage = "Closed Won" if dl.won else "Closed Lost"
             mod = rand_time(rng, close)
         else:
             stage = rng.choice(OPEN_STAGES)
             last = (FULL_EXPORT - created).days
             mod = rand_time(rng, created + timedelta(days=rng.randrange(max(1, last))))
-        row = _opp(oid, name, acct, owner, typ, stage, amount, cur, close, created_dt, mod)
+        row = _opp(
+            oid, name, acct, owner, typ, stage, amount, cur, close, created_dt, mod, promised
+        )
         if close in deltas:
             # Closed after the full export: open in the export, closed in the day's delta.
             full.append(
@@ -398,9 +532,11 @@ def build_crm(rng: random.Random, company: Company, scale: int) -> Crm:
                     {**row, "StageName": nxt, "SystemModstamp": dtstr(rand_time(rng, d))}
                 )
         if stage == "Closed Won":
-            crm.won.append((oid, owner, close, usd))
+            crm.won.append((oid, owner, close, usd, dl.kind))
             if acct not in crm.first_wins or close < crm.first_wins[acct]:
                 crm.first_wins[acct] = close
+            if dl.kind == NEW_BUSINESS:
+                sold[oid] = (owner, usd, cur)
         # Splits, team members and activities.
         closed_dt = rand_time(rng, close) if close <= FULL_EXPORT else None
         if stage == "Closed Won" and closed_dt is not None:
@@ -460,13 +596,14 @@ def build_crm(rng: random.Random, company: Company, scale: int) -> Crm:
             close = d + timedelta(days=rng.randrange(30, 120))
             cdt = rand_time(rng, d)
             usd = round(rng.uniform(5000, 60000), -2)
+            kind = EXPANSION if acct in first_win else NEW_BUSINESS
             deltas[d].append(
                 _opp(
                     oid,
-                    f"{acct[-4:]} New Business 2026",
+                    f"{acct[-4:]} {KIND_LABEL[kind]} {close.year}",
                     acct,
                     owner,
-                    "New Business",
+                    _type_value(rng, kind),
                     "Prospecting",
                     f"{usd:.2f}",
                     "USD",
@@ -488,13 +625,14 @@ def build_crm(rng: random.Random, company: Company, scale: int) -> Crm:
             f"Edge {suffix}",
             acct,
             owner,
-            "New Business",
+            EDGE_TYPES.get(suffix, "New Business"),
             "Closed Won",
             amount,
             cur,
             close,
             created_dt,
             mod,
+            EDGE_PROMISES.get(suffix, ""),
         )
         if suffix == "REOPENED":
             full.append(row)
@@ -811,6 +949,8 @@ def build_crm(rng: random.Random, company: Company, scale: int) -> Crm:
     for suffix, _owner, _amount, _cur, close, _ in EDGE_OPPS:
         if suffix in ("REOPENED", "DELETED", "FUTURE", "BAD_DATE", "MODSTAMP_TIE"):
             continue
+        if suffix in EDGE_TYPES or suffix in HELD_EDGES:
+            continue  # no new logo: not new business, or held
         acct = _edge_account(suffix)
         c = date.fromisoformat("2026-11-19" if suffix == "LATE_WIN" else close)
         if acct not in crm.first_wins or c < crm.first_wins[acct]:

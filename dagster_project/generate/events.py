@@ -8,24 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from .common import DATA_END, DATA_START, DELTA_DAYS, FULL_EXPORT, fiscal_quarter
+from .features import BEFORE_RELEASE, FEATURES, MOVE_DAY, MOVED_FEATURE, MOVED_TO, RELEASED_ON
 
-# feature -> owning team (feature_ownership.csv). "Report Exported" is an event name used as
-# the feature (no properties.feature); "Beta Lab" appears in events but nobody owns it.
-FEATURES: dict[str, str] = {
-    "Dashboards": "product_growth",
-    "Onboarding Checklist": "product_growth",
-    "Report Exported": "product_growth",
-    "Slack Integration": "product_integrations",
-    "Salesforce Sync": "product_integrations",
-    "Zapier Connector": "product_integrations",
-    "Workspace Settings": "product",
-    "API Access": "rnd_platform",
-    "Webhooks": "rnd_platform",
-    "SSO": "rnd_platform",
-    "Mobile App": "rnd_mobile",
-    "Push Notifications": "rnd_mobile",
-    "Audit Log": "rnd",
-}
+# Features of generic "Feature Used" events (AI Assistant, not released, only in edge messages).
 USED = [
     "Dashboards",
     "Onboarding Checklist",
@@ -148,6 +133,9 @@ def build_messages(rng: random.Random, accounts: list[tuple[str, date]], scale: 
         d = date.fromordinal(o)
         days[o] = (d.isoformat(), fiscal_quarter(d))
     active, adopting, installs = out.active, out.adopting, out.installs
+    # A feature released during the data: before its release day, events use an older one.
+    pre_release = {f: (RELEASED_ON[f].toordinal(), sub) for f, sub in BEFORE_RELEASE.items()}
+    move_ord = MOVE_DAY.toordinal()
     # Plain string formatting (the values need no JSON escaping): fast at scale 10.
     for i, (gid, aid, first, users, _) in enumerate(picks):
         o = first + 1 + int(rnd() * (end_ord - first))
@@ -167,6 +155,8 @@ def build_messages(rng: random.Random, accounts: list[tuple[str, date]], scale: 
             ev, feat = "Report Exported", None
         else:
             ev, feat = "Feature Used", used[i]
+            if feat in pre_release and o <= pre_release[feat][0]:
+                feat = pre_release[feat][1]
         seq += 1
         line = (
             f'{{"type":"track","messageId":"msg-{seq:09d}","timestamp":"{t}",'
@@ -178,7 +168,8 @@ def build_messages(rng: random.Random, accounts: list[tuple[str, date]], scale: 
             line += f',"context":{{"groupId":"{gid}"}}'
         by_day.setdefault(o, []).append((t, line + "}"))
         active.setdefault(q, set()).add(aid)
-        team = FEATURES.get(feat or ev)
+        key = feat or ev
+        team = MOVED_TO if key == MOVED_FEATURE and o >= move_ord else FEATURES.get(key)
         if team:
             adopting.setdefault((q, team), set()).add(aid)
             if ev in INSTALLS:
@@ -462,6 +453,22 @@ def _edge_messages(emit) -> None:
             "usr-edge-nogroup",
             "Feature Used",
             "Slack Integration",
+            "ws-edge-nogroup",
+        )
+    # AI Assistant is not released (feature_ownership released_on empty): only the design
+    # partner behind ws-edge-nogroup uses the private beta.
+    for k, (mo, d) in enumerate(((10, 19), (10, 24), (10, 29), (11, 3), (11, 8)), 1):
+        e(
+            2026,
+            mo,
+            d,
+            16,
+            0,
+            track,
+            f"msg-edge-beta-{k:02d}",
+            "usr-edge-nogroup",
+            "Feature Used",
+            "AI Assistant",
             "ws-edge-nogroup",
         )
     # Installs on the edge workspace.
