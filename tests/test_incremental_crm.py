@@ -40,6 +40,7 @@ AS_OF = "2026-11-20"
 OPP_HEADER = [
     "Id", "Name", "AccountId", "OwnerId", "Type", "StageName", "Amount", "CurrencyIsoCode",
     "CloseDate", "IsClosed", "IsWon", "CreatedDate", "SystemModstamp", "IsDeleted",
+    "Promised_Features__c",
 ]  # fmt: skip
 SPLIT_HEADER = [
     "id",
