@@ -79,7 +79,8 @@ def _seed_config(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("delete from config.settings")
     con.execute(
         "insert into config.settings values ('USD', 2, 'America/New_York',"
-        " ['App Installed', 'Integration Installed'], 30, 3, 14, 0.8, 26, 3, null, true)"
+        " ['App Installed', 'Integration Installed'], 30, 3, 14, 0.8, 26, 3, null, true,"
+        " 'Promised_Features__c', 'hold', null)"
     )
     con.executemany(
         "insert into config.teams values (?, ?, ?, ?, ?)",
@@ -89,13 +90,18 @@ def _seed_config(con: duckdb.DuckDBPyConnection) -> None:
             ("platform", "Platform", "rnd", "product", "Reliable platform."),
         ],
     )
+    # `reports` moves from analytics to platform on 2026-11-10 (ownership on the event's
+    # date, spec 1.1): incremental runs must credit each side of the move as a full rebuild does.
+    moved = dt.date(2026, 11, 10)
     con.executemany(
-        "insert into config.feature_ownership values (?, ?)",
+        "insert into config.feature_ownership (feature, team_id, valid_from, valid_to)"
+        " values (?, ?, ?, ?)",
         [
-            ("reports", "analytics"),
-            ("alerts", "analytics"),
-            ("sso", "platform"),
-            ("api", "platform"),
+            ("reports", "analytics", None, moved),
+            ("reports", "platform", moved, None),
+            ("alerts", "analytics", None, None),
+            ("sso", "platform", None, None),
+            ("api", "platform", None, None),
         ],
     )
     plans = []
