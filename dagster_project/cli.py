@@ -1,7 +1,7 @@
 """``quotaboard``: run the nightly job in process, generate a fictional company, start the UI.
 
     quotaboard run [--landing DIR] [--config DIR] [--home DIR] [--as-of DATE] [--wait SECONDS]
-                   [--full-refresh] [--rebuild]
+                   [--full-refresh] [--rebuild] [--reopen PERIOD[,PERIOD]]
     quotaboard generate --out DIR [--scale N] [--seed S]
     quotaboard metrics --metrics M[,M] [--group-by D[,D]] [--where F] [--home DIR]
     quotaboard dev [--host 127.0.0.1] [--port 3000] [--home DIR] [--landing DIR] [--config DIR]
@@ -84,6 +84,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         except ValueError:
             _err(f"error: --as-of {as_of!r} is not a date (YYYY-MM-DD)")
             return EXIT_USAGE
+    from dagster_project.period_close import parse_reopen
+
+    try:
+        reopen = parse_reopen(args.reopen)
+    except ValueError as e:
+        _err(f"error: {e}")
+        return EXIT_USAGE
     paths = _folders(args, as_of)
     if paths is None:
         return EXIT_USAGE
@@ -92,7 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     paths.home.mkdir(parents=True, exist_ok=True)
     try:
         with run_lock(paths.lock_path, timeout=wait, owner="quotaboard run"):
-            return _run_locked(paths, full_refresh=args.full_refresh, rebuild=args.rebuild)
+            return _run_locked(
+                paths, full_refresh=args.full_refresh, rebuild=args.rebuild, reopen=reopen
+            )
     except RunLockBusy as busy:
         _err(f"error: {busy}. Wait for it to finish (or pass --wait SECONDS).")
         return EXIT_USAGE
@@ -115,7 +124,9 @@ def _dbt_full_refresh(enabled: bool):
             os.environ["DBT_FULL_REFRESH"] = old
 
 
-def _run_locked(paths, full_refresh: bool = False, rebuild: bool = False) -> int:
+def _run_locked(
+    paths, full_refresh: bool = False, rebuild: bool = False, reopen: list[str] | None = None
+) -> int:
     """The nightly job, in process, on ``paths`` (a ``QuotaboardPaths``; the run lock held)."""
     import dagster as dg
 
@@ -135,8 +146,9 @@ def _run_locked(paths, full_refresh: bool = False, rebuild: bool = False) -> int
     started_at = time.time()
     from dagster_project.definitions import build_defs
     from dagster_project.keys import BOARD_KEY, PUBLISHED_KEY
+    from dagster_project.period_close import REOPEN_TAG
 
-    blocked = run_inputs.reuse_blocked_by(config, full_refresh, rebuild)
+    blocked = run_inputs.reuse_blocked_by(config, full_refresh, rebuild, bool(reopen))
     fp = None
     reuse = None
     if blocked is None:
@@ -178,6 +190,7 @@ def _run_locked(paths, full_refresh: bool = False, rebuild: bool = False) -> int
                 MAX_RETRIES_TAG: "0",
                 **({FULL_REFRESH_TAG: "true"} if full_refresh else {}),
                 **({AS_OF_TAG: as_of} if as_of else {}),
+                **({REOPEN_TAG: ",".join(reopen)} if reopen else {}),
                 **({REUSED_BUILD_TAG: reuse.run_id} if reuse else {}),
             },
             asset_selection=[PUBLISHED_KEY, BOARD_KEY] if reuse else None,
@@ -306,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "run every step even when the inputs are unchanged since the last complete run "
             "(by default such a run publishes that run's verified build again)"
+        ),
+    )
+    run.add_argument(
+        "--reopen",
+        metavar="PERIOD[,PERIOD]",
+        help=(
+            "reopen closed periods after moving settings closed_through back: name exactly "
+            "the snapshotted periods it reopens (a quarter and its months alike)"
         ),
     )
     run.add_argument(

@@ -30,7 +30,14 @@ run lock):
    the new DuckDB file onto ``quotaboard.duckdb`` and a new link onto ``parquet``, drop the
    journal; remove Parquet sets other than this one and the previous one.
 6. Commit this run's rows into the master (delete + insert in one transaction: a retried
-   publish of the same run does not duplicate them).
+   publish of the same run does not duplicate them), and in the same transaction the
+   snapshots of periods this run closed and its first sightings of post-close changes
+   (``period_close.commit_snapshots``; metrics.md §13). Step 2 also reconciles those
+   (``period_close.reconcile_snapshots``).
+   Who changed what (``dagster_project.run_record``, metrics.md §14) follows the same steps:
+   ``reconcile_run_record`` in step 2, ``fct_runs`` and ``fct_config_changes`` = master rows
+   + this run's in step 3, ``commit_rows`` into ``history.runs``/``run_config``/
+   ``config_changes`` in the transaction of step 6.
 
 A failure or a kill before the journal leaves every published file untouched (the next
 publish removes the temp files); a kill between the two renames is completed by the next
@@ -50,6 +57,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import period_close, run_record
 from dagster_project.faults import PUBLISH_HALFWAY, fault_point
 from dagster_project.ingest.schema import (
     HISTORY_COLUMNS,
@@ -79,6 +87,11 @@ class PublishResult:
     history_rows_added: int = 0
     history_rows_total: int = 0
     reconciled_rows: int = 0
+    reopened_periods: list[str] = field(default_factory=list)  # metrics.md §13 (--reopen)
+    snapshot_rows_added: dict[str, int] = field(default_factory=dict)  # closed periods
+    snapshot_rows_reconciled: int = 0
+    config_changes_added: int = 0  # fct_config_changes rows of this run (metrics.md §14)
+    runs_reconciled: int = 0  # fct_runs rows restored from the published file
     recovered_publish: bool = False  # a publish killed mid-switch was completed first
 
 
@@ -250,12 +263,18 @@ def publish_warehouse(
     *,
     memory_limit: str | None = None,
     before_replace: Callable[[], None] | None = None,
+    reopened_periods: list[str] | None = None,
+    config_dir: Path | None = None,
 ) -> PublishResult:
     """Publish schema ``marts`` of the working database (see the module docstring).
 
     ``as_of`` defaults to ``staging.stg_config__run_context.as_of`` (the date dbt used).
     ``before_replace`` is called after every new file is complete and before anything is
     renamed (tests use it to fail a publish at its most delicate point).
+    ``reopened_periods``: the periods this run reopened (``--reopen``, metrics.md §13), whose
+    snapshots the config step dropped: not restored from the published file.
+    ``config_dir``: the run's configuration folder (``fct_runs.config_commit``/``_author``
+    when it is inside a git work tree).
     """
     warehouse_path = Path(warehouse_path)
     published_dir = Path(published_dir)
@@ -278,6 +297,10 @@ def publish_warehouse(
         ensure_history_table(conn)
         recovered = recover_interrupted_publish(published_dir)
         reconciled = reconcile_history(conn, published_path)
+        snapshots_reconciled = period_close.reconcile_snapshots(
+            conn, published_path, skip=reopened_periods or ()
+        )
+        runs_reconciled = run_record.reconcile_run_record(conn, published_path)
 
         catalog = _current_catalog(conn)
         models = _relations(conn, catalog, MARTS_SCHEMA)
@@ -303,7 +326,7 @@ def publish_warehouse(
             conn.execute(f"CREATE SCHEMA pub.{MARTS_SCHEMA}")
             tables: dict[str, int] = {}
             for model in models:
-                if model == HISTORY_MODEL:
+                if model == HISTORY_MODEL or model in run_record.MODELS:
                     continue
                 conn.execute(
                     f"CREATE TABLE pub.{MARTS_SCHEMA}.{_q(model)} AS "
@@ -333,6 +356,11 @@ def publish_warehouse(
                 """,
                 [as_of, published_at],
             )
+            # fct_runs, fct_config_changes: the masters' other runs + this run's rows.
+            record = run_record.prepare_run_record(
+                conn, run_id, as_of, published_at, config_dir, reopened_periods
+            )
+            run_record.write_published(conn, record, f"pub.{MARTS_SCHEMA}")
             published_models = _relations(conn, "pub", MARTS_SCHEMA)
             for i, model in enumerate(published_models):
                 if i == len(published_models) // 2:
@@ -378,6 +406,9 @@ def publish_warehouse(
             f"INSERT INTO {HISTORY_SCHEMA}.{HISTORY_TABLE} ({cols}) {this_run}",
             [as_of, published_at],
         )
+        # Closed periods first published by this run become snapshots (metrics.md §13).
+        snapshot_added = period_close.commit_snapshots(conn, catalog, run_id, published_at)
+        run_record.commit_rows(conn, record)
         conn.execute("COMMIT")
         total = conn.execute(f"select count(*) from {HISTORY_SCHEMA}.{HISTORY_TABLE}").fetchone()[0]
     finally:
@@ -399,4 +430,9 @@ def publish_warehouse(
         history_rows_total=int(total),
         reconciled_rows=reconciled,
         recovered_publish=recovered,
+        reopened_periods=list(reopened_periods or []),
+        snapshot_rows_added=snapshot_added,
+        snapshot_rows_reconciled=snapshots_reconciled,
+        config_changes_added=len(record.changes),
+        runs_reconciled=runs_reconciled,
     )

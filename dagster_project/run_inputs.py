@@ -23,8 +23,11 @@ database are the ones that run left (same size and modification time, no publish
 write-ahead log left over: another run, the daemon's say, that wrote either one, even a run
 whose guards blocked, rules the reuse out) and the run's sources are local files.
 
-Never reused: ``--full-refresh`` or ``--rebuild``; a Salesforce extract or an object-store
-landing (their content is not visible before extracting); a fault injected by the tests
+A build made before a period was closed is never republished after: ``closed_through`` is
+in ``settings.yml``, whose content is fingerprinted.
+
+Never reused: ``--full-refresh``, ``--rebuild`` or ``--reopen``; a Salesforce extract or an
+object-store landing (their content is not visible before extracting); a fault injected by the tests
 (``QUOTABOARD_FAULT``). Every run that does not reuse the build forgets the record before it
 starts, so a run that fails or is killed is never taken for a complete one. The record is
 written atomically (``dagster_project.atomic``).
@@ -90,6 +93,17 @@ def fingerprint(landing: Path, config: Path, as_of: str, code_root: Path = REPO_
     return h.hexdigest()
 
 
+def code_fingerprint(code_root: Path = REPO_ROOT) -> str:
+    """The code part of :func:`fingerprint` alone (hex): every file of the Python package,
+    the dbt project and the GX suites (``run_record`` puts it in ``fct_runs.code_version``)."""
+    h = hashlib.sha256()
+    for name in CODE_DIRS:
+        h.update(f"code/{name}\n".encode())
+        if (Path(code_root) / name).is_dir():
+            _digest_contents(Path(code_root) / name, h)
+    return h.hexdigest()
+
+
 def _stamp(path: Path) -> list[int] | None:
     try:
         st = path.stat()
@@ -116,8 +130,12 @@ class CompleteRun:
     stamps: list  # [published, working] as [size, mtime_ns] each
 
 
-def reuse_blocked_by(config: Path, full_refresh: bool, rebuild: bool) -> str | None:
+def reuse_blocked_by(
+    config: Path, full_refresh: bool, rebuild: bool, reopen: bool = False
+) -> str | None:
     """Why this run must run every step whatever its fingerprint (None: it may reuse)."""
+    if reopen:
+        return "--reopen"  # the snapshots change before dbt builds (metrics.md §13)
     if full_refresh:
         return "--full-refresh"
     if rebuild:

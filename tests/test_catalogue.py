@@ -47,6 +47,16 @@ CONTRACT_COLUMNS: dict[str, list[str]] = {
         "run_id", "as_of", "published_at", "assignee_type", "assignee_id", "fiscal_period",
         "metric", "target", "actual", "attainment",
     ],
+    # 1.1, §14 (who changed what)
+    "fct_runs": [
+        "run_id", "as_of", "data_through", "crm_through", "messages_through", "published_at",
+        "config_fingerprint", "config_commit", "config_author", "code_version",
+        "reopened_periods",
+    ],
+    "fct_config_changes": [
+        "run_id", "published_at", "file", "row_key", "column_name", "change", "old_value",
+        "new_value",
+    ],
 }  # fmt: skip
 # metrics.md §2 (1.1), from the spec: the metric registry must declare exactly these.
 METRICS = [

@@ -28,6 +28,8 @@ CONTRACT = {
     "fct_quota_exceptions",
     "fct_attainment_history",
     "fct_promises",
+    "fct_runs",
+    "fct_config_changes",
 }
 
 

@@ -99,7 +99,9 @@ def test_publish_writes_every_mart_as_a_table_and_parquet(home):
         assert rows == [
             ("marts", "dim_teams", "BASE TABLE"),
             ("marts", "fct_attainment_history", "BASE TABLE"),
+            ("marts", "fct_config_changes", "BASE TABLE"),
             ("marts", "fct_quota_attainment", "BASE TABLE"),
+            ("marts", "fct_runs", "BASE TABLE"),
             ("marts", "fct_scorecards", "BASE TABLE"),
         ]
         cols = conn.execute(
@@ -115,7 +117,9 @@ def test_publish_writes_every_mart_as_a_table_and_parquet(home):
     assert result.tables == {
         "dim_teams": 1,
         "fct_attainment_history": 3,
+        "fct_config_changes": 0,  # no config.* tables in this working database
         "fct_quota_attainment": 3,
+        "fct_runs": 1,  # who changed what (metrics.md §14, tests/test_run_record.py)
         "fct_scorecards": 3,
     }
     names = sorted(p.name for p in (pub(home) / "parquet").iterdir())

@@ -591,7 +591,7 @@ def test_blocking_check_through_dagster(tmp_path):
     from dagster_project.resources import QuotaboardPaths
 
     assert len(quality_checks) == 11 + len(suites.MART_MODELS)  # landing tables (+ messages)
-    assert len(suites.MART_MODELS) == 9
+    assert len(suites.MART_MODELS) == 10  # 1.1: fct_post_close_changes
     assert all(c.check_specs and next(iter(c.check_specs)).blocking for c in quality_checks)
 
     home = tmp_path / "home"

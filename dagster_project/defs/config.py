@@ -11,6 +11,12 @@ import dagster as dg
 from dagster_project.ingest.config import ConfigError, load_config, write_config
 from dagster_project.ingest.schema import CONFIG_TABLES
 from dagster_project.ingest.warehouse import open_warehouse
+from dagster_project.period_close import (
+    REOPEN_TAG,
+    ReopenError,
+    parse_reopen,
+    prepare_closed_periods,
+)
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.retries import LOADER_RETRY_POLICY
 
@@ -41,6 +47,26 @@ def config_tables(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
     memory_limit = config.settings.get("duckdb_memory_limit")
     with open_warehouse(paths.warehouse_path, memory_limit) as conn:
         counts = write_config(conn, config)
+        # Closed periods (metrics.md §13), before dbt reads the snapshots.
+        try:
+            restored, reopened = prepare_closed_periods(
+                conn,
+                paths.published_path,
+                config.settings.get("closed_through"),
+                config.settings.get("fiscal_year_start_month") or 1,
+                parse_reopen(context.run.tags.get(REOPEN_TAG)),
+            )
+        except (ReopenError, ValueError) as e:
+            raise dg.Failure(
+                description=f"Invalid configuration in {paths.config}:\n{e}",
+                allow_retries=False,
+            ) from None
+    if restored:
+        context.log.warning(
+            f"restored {restored} closed-period snapshot rows from the published file"
+        )
+    if reopened:
+        context.log.warning(f"reopened {', '.join(reopened)}: their snapshots were dropped")
     context.log.info(f"configuration from {paths.config}: {counts}")
     for table, key in CONFIG_KEYS.items():
         yield dg.MaterializeResult(

@@ -7,6 +7,7 @@ a failed error-severity test stops the run before anything under ``published/`` 
 import dagster as dg
 
 from dagster_project.keys import PUBLISHED_KEY
+from dagster_project.period_close import REOPEN_TAG, parse_reopen
 from dagster_project.publish import publish_warehouse
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_warehouse
@@ -34,6 +35,8 @@ def published_warehouse(
         paths.published_dir,
         run_id=context.run.run_id,
         memory_limit=memory_limit or None,
+        reopened_periods=parse_reopen(context.run.tags.get(REOPEN_TAG)),
+        config_dir=paths.config,
     )
     if result.recovered_publish:
         context.log.warning(
@@ -54,5 +57,8 @@ def published_warehouse(
             "history_rows_added": result.history_rows_added,
             "history_rows_total": result.history_rows_total,
             "reconciled_rows": result.reconciled_rows,
+            "snapshot_rows_added": dg.MetadataValue.json(result.snapshot_rows_added),
+            "reopened_periods": ",".join(result.reopened_periods),
+            "config_changes_added": result.config_changes_added,
         }
     )

@@ -304,6 +304,8 @@ def create_empty_tables(conn: duckdb.DuckDBPyConnection) -> None:
     )
     _add_missing_columns(conn, CONFIG_SCHEMA, CONFIG_TABLES)
     ensure_history_table(conn)
+    ensure_snapshot_tables(conn)
+    ensure_run_record_tables(conn)
 
 
 def ensure_history_table(conn: duckdb.DuckDBPyConnection) -> None:
@@ -311,3 +313,142 @@ def ensure_history_table(conn: duckdb.DuckDBPyConnection) -> None:
     one place it is created, for :func:`create_empty_tables` and for the publish."""
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
     _create(conn, HISTORY_SCHEMA, HISTORY_TABLE, HISTORY_COLUMNS)
+
+
+# Snapshots of closed periods (metrics.md §13): the rows of fct_quota_attainment, fct_scorecards
+# and mart_team_board of a closed fiscal period, as the first published run that saw the period
+# closed computed them, plus which run closed it. Like the history master they live outside
+# what dbt rebuilds; the publish appends to them, ``dagster_project.period_close`` reconciles
+# them from the published file and drops the snapshots of reopened periods.
+_CLOSED_AT = {"closed_at_run_id": "VARCHAR", "closed_at": "TIMESTAMP"}
+CLOSED_ATTAINMENT_COLUMNS: dict[str, str] = {
+    "assignee_type": "VARCHAR",
+    "assignee_id": "VARCHAR",
+    "assignee_name": "VARCHAR",
+    "fiscal_period": "VARCHAR",
+    "metric": "VARCHAR",
+    "unit": "VARCHAR",
+    "plan_target": "DOUBLE",
+    "proration_factor": "DOUBLE",
+    "target": "DOUBLE",
+    "actual": "DOUBLE",
+    "attainment": "DOUBLE",
+    "cap": "DOUBLE",
+    "capped_attainment": "DOUBLE",
+    "weight": "DOUBLE",
+    "elapsed": "DOUBLE",
+    "pace": "DOUBLE",
+    "projected_actual": "DOUBLE",
+    "status": "VARCHAR",
+    "narrative": "VARCHAR",
+    "days_in_seat": "INTEGER",
+    "period_start": "DATE",
+    "period_end": "DATE",
+    **_CLOSED_AT,
+}
+CLOSED_SCORECARDS_COLUMNS: dict[str, str] = {
+    "assignee_type": "VARCHAR",
+    "assignee_id": "VARCHAR",
+    "assignee_name": "VARCHAR",
+    "fiscal_period": "VARCHAR",
+    "weighted_attainment": "DOUBLE",
+    "status": "VARCHAR",
+    "component_count": "INTEGER",
+    "elapsed": "DOUBLE",
+    "pace": "DOUBLE",
+    **_CLOSED_AT,
+}
+CLOSED_BOARD_COLUMNS: dict[str, str] = {
+    "team_id": "VARCHAR",
+    "team_name": "VARCHAR",
+    "function": "VARCHAR",
+    "mission": "VARCHAR",
+    "fiscal_period": "VARCHAR",
+    "reference_date": "DATE",
+    "weighted_attainment": "DOUBLE",
+    "status": "VARCHAR",
+    "quota_carriers": "INTEGER",
+    "carriers_at_or_above": "INTEGER",
+    "median_carrier_attainment": "DOUBLE",
+    **_CLOSED_AT,
+}
+# history table -> (published mart it snapshots, its columns)
+SNAPSHOT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "closed_attainment": ("fct_quota_attainment", CLOSED_ATTAINMENT_COLUMNS),
+    "closed_scorecards": ("fct_scorecards", CLOSED_SCORECARDS_COLUMNS),
+    "closed_board": ("mart_team_board", CLOSED_BOARD_COLUMNS),
+}
+# Which difference between a snapshotted actual and the live one was first seen by which run
+# (fct_post_close_changes.first_seen_run_id stays that run while the live actual stays the same).
+POST_CLOSE_TABLE = "post_close_changes"
+POST_CLOSE_COLUMNS: dict[str, str] = {
+    "assignee_type": "VARCHAR",
+    "assignee_id": "VARCHAR",
+    "fiscal_period": "VARCHAR",
+    "metric": "VARCHAR",
+    "live_actual": "DOUBLE",
+    "first_seen_run_id": "VARCHAR",
+}
+
+
+def ensure_snapshot_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the closed-period snapshot masters and ``history.post_close_changes`` if missing
+    (the one place they are created, for :func:`create_empty_tables` and for the publish)."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
+    for table, (_, cols) in SNAPSHOT_TABLES.items():
+        _create(conn, HISTORY_SCHEMA, table, cols)
+    _create(conn, HISTORY_SCHEMA, POST_CLOSE_TABLE, POST_CLOSE_COLUMNS)
+
+
+# Who changed what (metrics.md §14): one row per published run (history.runs), the normalised
+# configuration each published run used (history.run_config: one row per file, row key and
+# column, the value as text) and every configuration change of every published run
+# (history.config_changes). Masters like history.attainment_history: outside what dbt
+# rebuilds; the publish appends to them and ``dagster_project.run_record`` reconciles them from
+# the published file (fct_runs, fct_config_changes).
+RUNS_TABLE = "runs"
+RUNS_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR",
+    "as_of": "DATE",
+    "data_through": "DATE",
+    "crm_through": "DATE",
+    "messages_through": "DATE",
+    "published_at": "TIMESTAMP",
+    "config_fingerprint": "VARCHAR",
+    "config_commit": "VARCHAR",
+    "config_author": "VARCHAR",
+    "code_version": "VARCHAR",
+    "reopened_periods": "VARCHAR",
+}
+RUN_CONFIG_TABLE = "run_config"
+RUN_CONFIG_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR",
+    "file": "VARCHAR",
+    "row_key": "VARCHAR",
+    "column_name": "VARCHAR",
+    "value": "VARCHAR",
+}
+CONFIG_CHANGES_TABLE = "config_changes"
+CONFIG_CHANGES_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR",
+    "published_at": "TIMESTAMP",
+    "file": "VARCHAR",
+    "row_key": "VARCHAR",
+    "column_name": "VARCHAR",
+    "change": "VARCHAR",
+    "old_value": "VARCHAR",
+    "new_value": "VARCHAR",
+}
+RUN_RECORD_TABLES: dict[str, dict[str, str]] = {
+    RUNS_TABLE: RUNS_COLUMNS,
+    RUN_CONFIG_TABLE: RUN_CONFIG_COLUMNS,
+    CONFIG_CHANGES_TABLE: CONFIG_CHANGES_COLUMNS,
+}
+
+
+def ensure_run_record_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create ``history.runs``, ``history.run_config`` and ``history.config_changes`` if missing
+    (the one place they are created, for :func:`create_empty_tables` and for the publish)."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {HISTORY_SCHEMA}")
+    for table, cols in RUN_RECORD_TABLES.items():
+        _create(conn, HISTORY_SCHEMA, table, cols)

@@ -125,6 +125,43 @@ CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
         "status",
         "held",
     ),
+    # metrics.md §13 (closing a period): dagster_project/period_close.py.
+    "fct_post_close_changes": (
+        "assignee_type",
+        "assignee_id",
+        "fiscal_period",
+        "metric",
+        "closed_actual",
+        "live_actual",
+        "delta",
+        "closed_at_run_id",
+        "first_seen_run_id",
+    ),
+    # metrics.md §14 (who changed what): written by the publish (dagster_project/run_record.py);
+    # the dbt models over the history masters carry the contract and its guards.
+    "fct_runs": (
+        "run_id",
+        "as_of",
+        "data_through",
+        "crm_through",
+        "messages_through",
+        "published_at",
+        "config_fingerprint",
+        "config_commit",
+        "config_author",
+        "code_version",
+        "reopened_periods",
+    ),
+    "fct_config_changes": (
+        "run_id",
+        "published_at",
+        "file",
+        "row_key",
+        "column_name",
+        "change",
+        "old_value",
+        "new_value",
+    ),
 }
 
 

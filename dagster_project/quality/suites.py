@@ -194,6 +194,7 @@ MART_MODELS = (
     "dim_teams",
     "fct_attainment_history",
     "fct_promises",
+    "fct_post_close_changes",
 )
 
 
@@ -534,6 +535,7 @@ def mart_suites() -> list[dict]:
     te = "marts.dim_teams"
     hi = "marts.fct_attainment_history"
     pr = "marts.fct_promises"
+    pc = "marts.fct_post_close_changes"
     suites = {
         "fct_quota_attainment": [
             _unique(["assignee_type", "assignee_id", "fiscal_period", "metric"], att),
@@ -730,6 +732,16 @@ def mart_suites() -> list[dict]:
                 "status",
                 "unknown_feature",
             ),
+        ],
+        # metrics.md §13: one row per snapshotted attainment row whose live actual moved.
+        "fct_post_close_changes": [
+            _unique(["assignee_type", "assignee_id", "fiscal_period", "metric"], pc),
+            _in_set("assignee_type", ASSIGNEE_TYPES, f"{pc}.assignee_type"),
+            _not_null("assignee_id", f"{pc}.assignee_id"),
+            _not_null("fiscal_period", f"{pc}.fiscal_period"),
+            _not_null("metric", f"{pc}.metric"),
+            _not_null("closed_actual", f"{pc}.closed_actual"),
+            _not_null("closed_at_run_id", f"{pc}.closed_at_run_id"),
         ],
     }
     return [

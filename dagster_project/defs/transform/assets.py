@@ -90,6 +90,10 @@ def dbt_models(
     with _environ(
         QUOTABOARD_WAREHOUSE_PATH=str(paths.warehouse_path),
         QUOTABOARD_DUCKDB_MEMORY_LIMIT=str(memory_limit),
+        # fct_post_close_changes.first_seen_run_id of a difference first seen by this run. An
+        # environment variable, not a var: a var that changes every run would void dbt's
+        # partial parse of the whole project (only the model reading it is parsed again).
+        QUOTABOARD_RUN_ID=context.run.run_id,
     ):
         invocation = dbt.cli(
             ["build", "--vars", json.dumps({"as_of": as_of}), *_unit_test_args()],

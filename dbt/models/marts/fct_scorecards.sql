@@ -1,65 +1,57 @@
--- One row per (assignee, fiscal period) with attainment rows (metrics.md §4-§5):
--- weighted_attainment = sum(weight * capped_attainment) / sum(weight); status from it, at
--- data_through (metrics.md §5, 1.1). period_closed is false until periods can be closed.
-with attainment as (
-    select * from {{ ref('fct_quota_attainment') }}
+-- One row per (assignee, fiscal period) with attainment rows (metrics.md §4-§5, §13): open
+-- periods live (int_scorecards_live), closed periods from their snapshot when they have one,
+-- else live and snapshotted by this run's publish; period_closed true for closed periods.
+with live as (
+    select * from {{ ref('int_scorecards_live') }}
 ),
 
-run_context as (
-    select * from {{ ref('stg_config__run_context') }}
+closed_periods as (
+    select * from {{ ref('int_closed_periods') }}
 ),
 
-data_through as (
-    select * from {{ ref('int_data_through') }}
+snapshots as (
+    select * from {{ ref('stg_history__closed_scorecards') }}
 ),
 
-weighted as (
-    select
-        assignee_type,
-        assignee_id,
-        assignee_name,
-        fiscal_period,
-        {{ exact_sum("weight * capped_attainment") }} / {{ exact_sum("weight") }} as weighted_attainment,
-        max(elapsed) as elapsed,
-        max(period_start) as period_start,
-        max(period_end) as period_end,
-        count(*) as component_count
-    from attainment
-    group by assignee_type, assignee_id, assignee_name, fiscal_period
-),
-
-scored as (
-    select
-        weighted.*,
-        case when weighted.elapsed > 0 then weighted.weighted_attainment / weighted.elapsed end as pace,
-        case
-            when weighted.period_end < data_through.data_through then 'ended'
-            when weighted.period_start > data_through.data_through then 'not_started'
-            else 'current'
-        end as period_state,
-        run_context.pace_at_risk
-    from weighted
-    cross join run_context
-    cross join data_through
+-- Closed periods that have a snapshot: served exactly as snapshotted.
+snapshotted as (
+    select distinct snapshots.fiscal_period
+    from snapshots
+    inner join closed_periods
+        on closed_periods.fiscal_period = snapshots.fiscal_period
 )
 
 select
-    cast(assignee_type as {{ dbt.type_string() }}) as assignee_type,
-    cast(assignee_id as {{ dbt.type_string() }}) as assignee_id,
-    cast(assignee_name as {{ dbt.type_string() }}) as assignee_name,
-    cast(fiscal_period as {{ dbt.type_string() }}) as fiscal_period,
-    cast(weighted_attainment as double) as weighted_attainment,
-    cast(
-        case
-            when period_state = 'ended' then case when weighted_attainment >= 1 then 'achieved' else 'missed' end
-            when period_state = 'not_started' then 'not_started'
-            when pace >= 1 then 'on_track'
-            when pace >= pace_at_risk then 'at_risk'
-            else 'behind'
-        end as {{ dbt.type_string() }}
-    ) as status,
-    cast(component_count as integer) as component_count,
-    cast(elapsed as double) as elapsed,
-    cast(pace as double) as pace,
-    cast(false as boolean) as period_closed
-from scored
+    live.assignee_type,
+    live.assignee_id,
+    live.assignee_name,
+    live.fiscal_period,
+    live.weighted_attainment,
+    live.status,
+    live.component_count,
+    live.elapsed,
+    live.pace,
+    cast(closed_periods.fiscal_period is not null as boolean) as period_closed
+from live
+left join closed_periods
+    on closed_periods.fiscal_period = live.fiscal_period
+left join snapshotted
+    on snapshotted.fiscal_period = live.fiscal_period
+where snapshotted.fiscal_period is null
+
+union all
+
+select
+    snapshots.assignee_type,
+    snapshots.assignee_id,
+    snapshots.assignee_name,
+    snapshots.fiscal_period,
+    snapshots.weighted_attainment,
+    snapshots.status,
+    snapshots.component_count,
+    snapshots.elapsed,
+    snapshots.pace,
+    cast(true as boolean) as period_closed
+from snapshots
+inner join snapshotted
+    on snapshotted.fiscal_period = snapshots.fiscal_period

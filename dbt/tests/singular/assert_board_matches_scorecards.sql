@@ -13,10 +13,12 @@
 ]}) }}
 with board as (
     select * from {{ ref('mart_team_board') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 scorecards as (
     select * from {{ ref('fct_scorecards') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 periods as (

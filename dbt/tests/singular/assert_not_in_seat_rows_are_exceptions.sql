@@ -14,6 +14,7 @@ with plan_targets as (
 
 attainment as (
     select * from {{ ref('fct_quota_attainment') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 exceptions as (

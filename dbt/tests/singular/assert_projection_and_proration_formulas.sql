@@ -12,10 +12,12 @@
 ]}) }}
 with attainment as (
     select * from {{ ref('fct_quota_attainment') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 scorecards as (
     select * from {{ ref('fct_scorecards') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 periods as (

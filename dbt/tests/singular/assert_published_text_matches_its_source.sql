@@ -16,14 +16,17 @@
 ]}) }}
 with attainment as (
     select * from {{ ref('fct_quota_attainment') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 scorecards as (
     select * from {{ ref('fct_scorecards') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 board as (
     select * from {{ ref('mart_team_board') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 dim_teams as (

@@ -11,6 +11,7 @@
 ]}) }}
 with attainment as (
     select * from {{ ref('fct_quota_attainment') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 run_context as (

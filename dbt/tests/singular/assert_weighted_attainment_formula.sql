@@ -11,10 +11,12 @@
 ]}) }}
 with scorecards as (
     select * from {{ ref('fct_scorecards') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 attainment as (
     select * from {{ ref('fct_quota_attainment') }}
+    where not period_closed  -- closed periods serve their snapshot (metrics.md §9, §13)
 ),
 
 recomputed as (
