@@ -149,12 +149,13 @@ def run_cli_from(code: Path, *args: str, timeout: float = 900) -> tuple[int, str
 
 def test_broken_invariant_in_a_mart_blocks_and_names_the_test(sample_company, home_copy, tmp_path):
     """fct_scorecards is made to break weighted_attainment = sum(w * capped) / sum(w): the run
-    uses a copy of the code whose model adds 0.5 to it, as a faulty edit of the model would;
-    no guard is changed. (The production model has no test hook. The data test runs in the
+    uses a copy of the code whose scorecard computation (int_scorecards_live, which
+    fct_scorecards serves for every open period) adds 0.5 to it, as a faulty edit of the model
+    would; no guard is changed. (The production model has no test hook. The data test runs in the
     same ``dbt build`` as the model, while dbt's process holds the working database, so the
     built table cannot be edited in between.)"""
     code = copy_of_the_code(tmp_path / "code")
-    model = code / "dbt" / "models" / "marts" / "fct_scorecards.sql"
+    model = code / "dbt" / "models" / "intermediate" / "attainment" / "int_scorecards_live.sql"
     sql = model.read_text(encoding="utf-8")
     right = "cast(weighted_attainment as double) as weighted_attainment"
     assert sql.count(right) == 1, f"{model.name} no longer selects {right!r}: update this test"
