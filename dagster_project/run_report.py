@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -165,20 +166,18 @@ def failed_guards(result) -> tuple[list[str], list[str]]:
 
 
 # -- the summary of a published run -----------------------------------------------------------
-def data_through_line(conn) -> str:
-    """``data through: D (CRM to C, product usage to M)`` from the working database's
-    ``int_data_through``: the day pace and status are measured at (the earliest of as_of and
-    the newest day each source reaches), and each source's own date."""
-    as_of, crm, messages, through = conn.execute(
-        "select as_of, crm_through, messages_through, data_through "
-        "from intermediate.int_data_through"
-    ).fetchone()
+def data_through_line(dates: dict, as_of: date) -> str:
+    """``data through: D, N days before as_of (CRM to C, product usage to M)``: the day pace and
+    status are measured at (the earliest of as_of and the newest day each source reaches) and
+    each source's own date; ``dates`` as ``run_record.read_data_through`` returns them."""
 
     def day(value) -> str:
         return "no data" if value is None else str(value)
 
+    through = dates["data_through"]
     behind = "" if through == as_of else f", {(as_of - through).days} days before as_of"
-    return f"data through: {through}{behind} (CRM to {day(crm)}, product usage to {day(messages)})"
+    crm, messages = day(dates["crm_through"]), day(dates["messages_through"])
+    return f"data through: {through}{behind} (CRM to {crm}, product usage to {messages})"
 
 
 def summary(paths, run_id: str, started_at: float) -> list[str]:
@@ -186,8 +185,10 @@ def summary(paths, run_id: str, started_at: float) -> list[str]:
     it started, epoch seconds). What cannot be read is left out."""
     import duckdb
 
+    from dagster_project.run_record import read_data_through
+
     lines: list[str] = []
-    through: str | None = None
+    dates: dict = {}
     # Landing files and rows (from the loaders' manifest in the working database).
     with contextlib.suppress(duckdb.Error, OSError):
         conn = duckdb.connect(str(paths.warehouse_path), read_only=True)
@@ -205,8 +206,7 @@ def summary(paths, run_id: str, started_at: float) -> list[str]:
                 f"landing: {files} files, {rows} rows ({new_files} files, {new_rows} rows "
                 "read this run)"
             )
-            with contextlib.suppress(duckdb.Error):
-                through = data_through_line(conn)
+            dates = read_data_through(conn)
         finally:
             conn.close()
 
@@ -223,8 +223,8 @@ def summary(paths, run_id: str, started_at: float) -> list[str]:
                 ).fetchone()[0]
                 if as_of is not None:
                     lines.append(f"as of: {as_of}")
-                if through is not None:
-                    lines.append(through)
+                if as_of is not None and dates.get("data_through") is not None:
+                    lines.append(data_through_line(dates, as_of))
                 for kind, n, med, at_or_above in conn.execute(
                     """
                     with years as (
