@@ -17,7 +17,10 @@ import pytest
 
 from dagster_project import cli
 
-AS_OF = "2026-11-23"  # the sample's data ends 2026-11-20
+# Two weeks after the sample's data (which ends 2026-11-20): month FY2027-M10 ended between
+# data_through and as_of, so it is still running (metrics.md §5, 1.1), the case a run on the
+# day a user clones the repository meets.
+AS_OF = "2026-12-06"
 CONTRACT = {
     "dim_fiscal_periods",
     "dim_teams",
@@ -148,6 +151,30 @@ def test_second_run_same_numbers_and_history_grows(first_run):
     finally:
         conn.close()
     assert runs == (2, 2 * len(before))
+
+
+def test_period_ended_after_data_through_is_still_running(first_run):
+    """metrics.md §5 (1.1): time is measured at data_through. A period that ended after
+    data_through but before as_of contains data_through: it has a pace and an on-track
+    status, not achieved/missed, and the guards agree (the run published)."""
+    assert first_run["code"] == 0, first_run["out"] + first_run["err"]
+    published = first_run["home"] / "published" / "quotaboard.duckdb"
+    conn = duckdb.connect(str(published), read_only=True)
+    try:
+        through = conn.execute("select max(data_through) from marts.fct_runs").fetchone()[0]
+        rows = conn.execute(
+            "select fiscal_period, elapsed, pace, attainment, status "
+            "from marts.fct_quota_attainment "
+            "where period_start <= ? and period_end > ? and period_end < ?",
+            [through, through, AS_OF],
+        ).fetchall()
+    finally:
+        conn.close()
+    assert rows, "the sample should have a period ending between data_through and as_of"
+    for period, elapsed, pace, attainment_, status in rows:
+        assert 0 < elapsed < 1, period
+        assert pace == pytest.approx(attainment_ / elapsed), period
+        assert status in {"on_track", "at_risk", "behind"}, (period, status)
 
 
 @pytest.mark.slow

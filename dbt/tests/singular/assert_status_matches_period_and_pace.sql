@@ -1,6 +1,8 @@
 -- A failure means an attainment row whose elapsed, pace or status does not follow the
--- period-vs-as_of table of metrics.md §5 (ended: achieved/missed by attainment; contains as_of:
--- on_track/at_risk/behind by pace; not started: not_started with actual 0 and no pace).
+-- period-vs-data_through table (ended before data_through: achieved/missed by attainment;
+-- contains data_through: on_track/at_risk/behind by pace; starts after data_through:
+-- not_started with no pace, and actual 0 when it also starts after as_of). Time is measured
+-- at data_through, not as_of: a monthly period that ended between the two is still running.
 {{ config(meta={
     'dagster': {'ref': {'name': 'fct_quota_attainment'}},
     'protects': [
@@ -16,18 +18,24 @@ with attainment as (
 
 run_context as (
     select * from {{ ref('stg_config__run_context') }}
+),
+
+data_through as (
+    select * from {{ ref('int_data_through') }}
 )
 
 select attainment.*
 from attainment
 cross join run_context
+cross join data_through
 where not case
-    when attainment.period_end < run_context.as_of
+    when attainment.period_end < data_through.data_through
         then attainment.elapsed = 1
             and attainment.status = case when attainment.attainment >= 1 then 'achieved' else 'missed' end
-    when attainment.period_start > run_context.as_of
-        then attainment.elapsed = 0 and attainment.pace is null and attainment.actual = 0
+    when attainment.period_start > data_through.data_through
+        then attainment.elapsed = 0 and attainment.pace is null
             and attainment.status = 'not_started'
+            and (attainment.period_start <= run_context.as_of or attainment.actual = 0)
     else attainment.elapsed > 0
         and abs(attainment.pace - attainment.attainment / attainment.elapsed) <= 1e-9 * greatest(1, abs(attainment.pace))
         and attainment.status = case
