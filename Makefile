@@ -20,8 +20,13 @@ run: $(STAMP)  ## the nightly job on the bundled sample
 test: $(STAMP)  ## the test suite without the tests marked slow (quick to iterate on)
 	$(UV) run --frozen pytest -m "not slow" $(PYTEST_ARGS)
 
+# The slow tests run on every core (pytest-xdist), each test file on one worker so that its
+# module fixtures (a sample run, a scenario's warehouse) are built once. TEST_WORKERS=0 runs
+# them in this process.
+TEST_WORKERS ?= auto
+
 test-slow: $(STAMP)  ## only the tests marked slow (CI runs these too)
-	$(UV) run --frozen pytest -m slow $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	$(UV) run --frozen pytest -m slow -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 test-all: test test-slow
 
