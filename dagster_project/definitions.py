@@ -1,13 +1,14 @@
 """The Quotaboard code location: every definition under ``defs/`` plus the resources.
 
 ``dagster definitions validate``, ``dagster dev`` and the schedule load ``defs`` (resources
-from the environment: QUOTABOARD_LANDING, _CONFIG, _HOME, _AS_OF); ``quotaboard run`` calls
-:func:`build_defs` with the folders of its command line.
+from the environment: QUOTABOARD_LANDING, _CONFIG, _HOME, _AS_OF; built on first access);
+``quotaboard run`` calls :func:`build_defs` with the folders of its command line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,4 +131,21 @@ def build_defs(paths: QuotaboardPaths | None = None) -> dg.Definitions:
         )
 
 
-defs = build_defs()
+@functools.cache
+def _code_location() -> dg.Definitions:
+    return build_defs()
+
+
+def __getattr__(name: str) -> Any:
+    """``defs``, the code location (resources from the environment), built on first use.
+
+    ``dagster dev``, the daemon and ``dagster definitions validate`` read ``defs``;
+    ``quotaboard run`` imports this module for :func:`build_defs` and binds its own paths, so
+    it does not pay for building the definitions twice (seconds per run)."""
+    if name == "defs":
+        return _code_location()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "defs"])

@@ -521,18 +521,36 @@ def _stage(conn: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
         )
 
 
+def company_timezone(conn: duckdb.DuckDBPyConnection) -> str:
+    """The configured company time zone (``config.settings``), UTC when it cannot be read."""
+    with contextlib.suppress(duckdb.Error):
+        row = conn.execute("select timezone from config.settings limit 1").fetchone()
+        if row and row[0]:
+            return str(row[0])
+    return "UTC"
+
+
 def write_published(conn: duckdb.DuckDBPyConnection, record: RunRecord, target: str) -> None:
     """``<target>.fct_runs`` and ``<target>.fct_config_changes`` (``target`` is the new
     file's schema, e.g. ``pub.marts``): the master's other runs + this run."""
     _stage(conn, record)
     me = _sql_str(record.run_id)
     runs_cols = _cols(RUNS_COLUMNS)
+    # as_of_in_past: the run published an as_of before the day it ran (company time zone), a
+    # rerun of a past date; derived here, not kept in history.runs.
+    tz = _sql_str(company_timezone(conn))
     conn.execute(
         f"""
         CREATE TABLE {target}.{RUNS_MODEL} AS
-        select {runs_cols} from {HISTORY_SCHEMA}.{RUNS_TABLE} where run_id <> {me}
-        union all
-        select {runs_cols} from temp.rr_run
+        with runs as (
+            select {runs_cols} from {HISTORY_SCHEMA}.{RUNS_TABLE} where run_id <> {me}
+            union all
+            select {runs_cols} from temp.rr_run
+        )
+        select *,
+            as_of < cast(timezone({tz}, timezone('UTC', published_at)) as date)
+                as as_of_in_past
+        from runs
         order by published_at, run_id
         """
     )

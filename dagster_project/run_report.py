@@ -74,12 +74,23 @@ class Progress(logging.Handler):
                 detail.append(f"{self.assets[step]} assets")
             if step in self.checks:
                 ok, bad = self.checks[step]
-                detail.append(f"{ok} checks passed" + (f", {bad} failed" if bad else ""))
-            status = "ok " if kind == "STEP_SUCCESS" else "FAILED"
+                detail.append(_checks_text(ok, bad))
+            failed_checks = self.checks.get(step, [0, 0])[1]
+            # A step whose warning guards failed is "warn", never "ok".
+            status = "FAILED" if kind == "STEP_FAILURE" else "warn" if failed_checks else "ok "
             extra = f" ({', '.join(detail)})" if detail else ""
             self._say(f"  {status} {self._label(step)}  {secs:.1f}s{extra}")
         elif kind == "STEP_SKIPPED":
             self._say(f"  skipped {self._label(step)} (an upstream step failed)")
+
+
+def _checks_text(passed: int, failed: int) -> str:
+    """``3 checks passed`` / ``1 check failed`` / ``247 checks passed, 2 failed``."""
+    if not failed:
+        return f"{passed} check{'s' if passed != 1 else ''} passed"
+    if not passed:
+        return f"{failed} check{'s' if failed != 1 else ''} failed"
+    return f"{passed} checks passed, {failed} failed"
 
 
 def progress_logger(stream):
@@ -146,8 +157,11 @@ def failed_guards(result) -> tuple[list[str], list[str]]:
     failing rows are; a dbt test's gives its failing row count)."""
     import dagster as dg
 
+    from dagster_project.quality.runner import days_old
+
     blocking: list[str] = []
     warning: list[str] = []
+    stale: dict[str, list[str]] = {}  # "16 days old" -> the tables that old
     for event in result.all_events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
@@ -157,12 +171,32 @@ def failed_guards(result) -> tuple[list[str], list[str]]:
         label = f"{data.asset_key.to_user_string()} {data.check_name}"
         text = _ANSI.sub("", (data.description or "").strip())
         meta = data.metadata or {}
+        failures = _json_metadata(meta.get("failed_expectations")) or []
+        rows = _json_metadata(meta.get("failing_rows")) or []
+        ages = [r for r in rows if r.get("age_hours") is not None and r.get("table_name")]
+        only_stale = failures and all(f.get("column") == "age_hours" for f in failures)
+        if only_stale and ages and data.severity != dg.AssetCheckSeverity.ERROR:
+            for r in ages:
+                stale.setdefault(days_old(float(r["age_hours"])), []).append(r["table_name"])
+            continue
         failed_rows = meta.get("dagster_dbt/failed_row_count")
         if failed_rows is not None:
             text = (text + f" ({failed_rows.value} failing rows)").strip()
         target = blocking if data.severity == dg.AssetCheckSeverity.ERROR else warning
         target.append(f"{label}: {text or 'failed'}")
+    for age, tables in stale.items():
+        verb = "is" if len(tables) == 1 else "are"
+        warning.insert(
+            0,
+            f"stale data: {', '.join(sorted(tables))} {verb} {age} (newest row against the end "
+            "of the as_of day; settings.freshness_max_age_hours allows less)",
+        )
     return blocking, warning
+
+
+def _json_metadata(value) -> Any:
+    """The payload of a Dagster JSON metadata value (None when absent)."""
+    return getattr(value, "data", None) if value is not None else None
 
 
 # -- the summary of a published run -----------------------------------------------------------
@@ -222,7 +256,7 @@ def summary(paths, run_id: str, started_at: float) -> list[str]:
                     [run_id],
                 ).fetchone()[0]
                 if as_of is not None:
-                    lines.append(f"as of: {as_of}")
+                    lines.append(as_of_line(as_of, paths))
                 if as_of is not None and dates.get("data_through") is not None:
                     lines.append(data_through_line(dates, as_of))
                 for kind, n, med, at_or_above in conn.execute(
@@ -247,13 +281,12 @@ def summary(paths, run_id: str, started_at: float) -> list[str]:
             with contextlib.suppress(duckdb.Error):
                 reasons = conn.execute(
                     """
-                    select reason, sum(row_count) from marts.fct_quota_exceptions
+                    select reason, count(*), coalesce(sum(row_count), 0)
+                    from marts.fct_quota_exceptions
                     group by 1 order by 2 desc, 1
                     """
                 ).fetchall()
-                total = sum(int(r[1] or 0) for r in reasons)
-                detail = ", ".join(f"{r}: {int(n or 0)}" for r, n in reasons)
-                lines.append(f"exceptions: {total}" + (f" ({detail})" if detail else ""))
+                lines.append(exceptions_line(reasons))
         finally:
             conn.close()
     lines.append(f"published: {published}")
@@ -262,6 +295,38 @@ def summary(paths, run_id: str, started_at: float) -> list[str]:
         if extra.exists():
             lines.append(f"           {extra}")
     return lines
+
+
+def as_of_line(as_of: date, paths) -> str:
+    """``as of: D``; for a rerun of a past date, also that every reader now sees that day's
+    numbers (fct_runs.as_of_in_past says the same)."""
+    from dagster_project.keys import company_today
+
+    try:
+        today = date.fromisoformat(company_today(paths.config, paths.warehouse_path))
+    except (OSError, ValueError):
+        return f"as of: {as_of}"
+    if as_of >= today:
+        return f"as of: {as_of}"
+    return (
+        f"as of: {as_of}, a past date (today is {today} in the company time zone): the "
+        f"published file and the board now show the numbers as of {as_of} to every reader"
+    )
+
+
+def exceptions_line(reasons: list[tuple[str, int, int]]) -> str:
+    """``exceptions: 47 rows in fct_quota_exceptions (54 source rows): reason rows, ...`` from
+    (reason, exception rows, source rows they stand for); the source rows are named only
+    where they differ from the exception rows (a duplicated message, a group of rows)."""
+    rows = sum(int(n) for _, n, _ in reasons)
+    if not rows:
+        return "exceptions: none"
+    source = sum(int(m) for _, _, m in reasons)
+    covering = f" ({source} source rows)" if source != rows else ""
+    detail = ", ".join(
+        f"{reason} {n}" + (f" ({m} source rows)" if m != n else "") for reason, n, m in reasons
+    )
+    return f"exceptions: {rows} rows in fct_quota_exceptions{covering}: {detail}"
 
 
 # -- the report -------------------------------------------------------------------------------

@@ -154,3 +154,38 @@ def test_nightly_run_publishes_the_static_docs_site(published_home):  # noqa: F8
     assert "exposure.quotaboard.company_board" in page
     # The catalog (what dbt found in the working database) is inlined too.
     assert '"metadata": {"type": "BASE TABLE", "schema": "marts", "name": "mart_team_board"' in page
+
+
+def test_catalogue_fingerprint_follows_definitions_and_columns_not_rows(tmp_path):
+    """Rule (issue 21): the docs page is regenerated only when what it is made of changed: a
+    file of the dbt project or a column of the working database; new rows or a new day do not
+    change it."""
+    import shutil
+
+    import duckdb
+
+    from dagster_project.defs.catalogue import catalogue_fingerprint
+    from dagster_project.defs.transform.project import DBT_PROJECT_DIR
+
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("create schema marts; create table marts.t (a integer)")
+    first = catalogue_fingerprint(db, project)
+    assert catalogue_fingerprint(db, project) == first
+
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("insert into marts.t values (1), (2)")
+    (project / "target").mkdir()
+    (project / "target" / "manifest.json").write_text("{}")  # build output, not the project
+    assert catalogue_fingerprint(db, project) == first
+
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("alter table marts.t add column b varchar")
+    with_column = catalogue_fingerprint(db, project)
+    assert with_column != first
+
+    model = next((project / "models" / "marts").glob("*.sql"))
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert catalogue_fingerprint(db, project) not in {first, with_column}

@@ -629,3 +629,32 @@ def test_blocking_check_through_dagster(tmp_path):
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert key in materialized
     assert dg.AssetKey("downstream") not in materialized
+
+
+def test_validating_never_imports_pyspark(tmp_path):
+    """Run output (issue 21/22): the guards validate pandas DataFrames only, so a run that
+    validates imports neither PySpark (seconds, and a pandas-3 FutureWarning on every run)
+    nor stops a later Spark build in the same process from importing it. (Importing PySpark
+    under pytest-xdist even exits the worker's step: SystemExit 0.) A fresh interpreter,
+    since this test process may have imported either already."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys, warnings
+warnings.simplefilter("error", FutureWarning)
+import pandas as pd
+from dagster_project.quality.runner import QualityRunner
+from dagster_project.quality import batches
+from dagster_project.quality.suites import FRESHNESS_SUITE
+runner = QualityRunner({str(tmp_path / "quality")!r})
+df = pd.DataFrame({{batches.ROW_INDEX: [0], "table_name": ["raw.user"], "age_hours": [1.0]}})
+guard = runner.validate(FRESHNESS_SUITE, df, {{"freshness_max_age_hours": 48}}, build_docs=False)
+assert guard.passed, guard.summary()
+assert "pyspark" not in sys.modules, "GX imported PySpark"
+import importlib.util
+assert importlib.util.find_spec("pyspark") is not None
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -63,14 +64,32 @@ _KEYS = (
 
 
 def docs_dir_for(home: Path) -> Path:
-    return Path(home) / "published" / "quality"
+    # GX's Data Docs sit in a subfolder: published/quality/index.html is quality/report_page.py's
+    return Path(home) / "published" / "quality" / "gx"
 
 
-# GX probes for PySpark (installed for the Spark target); PySpark then warns about pandas 3 on
-# every run although the guards validate pandas DataFrames only.
-warnings.filterwarnings(
-    "ignore", message="PySpark does not yet fully support", category=FutureWarning
-)
+def import_gx():
+    """``great_expectations``, imported without PySpark.
+
+    GX probes for PySpark when it is first imported (PySpark is installed for the Spark
+    target). Importing PySpark costs seconds and makes it warn about pandas 3 on every run,
+    although the guards validate pandas DataFrames only. So on GX's first import in a process
+    that has not imported PySpark, ``import pyspark`` is made to fail for the duration: GX
+    records PySpark as not installed, and ``import pyspark`` works again afterwards (the
+    Spark build imports it normally)."""
+    if "great_expectations" in sys.modules or "pyspark" in sys.modules:
+        import great_expectations as gx
+
+        return gx
+    sys.modules["pyspark"] = None  # type: ignore[assignment]  # ImportError on import
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            import great_expectations as gx
+    finally:
+        if "pyspark" in sys.modules and sys.modules["pyspark"] is None:
+            del sys.modules["pyspark"]
+    return gx
 
 
 @dataclass
@@ -159,18 +178,47 @@ class GuardResult:
         )
 
     def summary(self) -> str:
-        """One line per guard: each failed expectation, its severity, count and where (up to
-        three failing rows as ``file:line`` or their keys)."""
+        """One line per guard, in words: each failed expectation's rule (its ``why``), how
+        many rows break it and where (up to three failing rows as ``file:line`` or their
+        keys); a stale table says how old its newest row is."""
         if self.passed:
             return f"{self.suite}: {self.evaluated} expectations passed on {self.row_count} rows"
         parts = []
         for f in self.failures:
             tag = f"{f['expectation']}({f.get('column') or ''})"
-            where = [_locate(r) for r in self.sample if r.get("_guard") == tag][:3]
+            rows = [r for r in self.sample if r.get("_guard") == tag]
+            severity = "blocking" if f["severity"] == "critical" else f["severity"]
+            if f.get("column") == "age_hours" and rows:
+                parts.append(f"[{severity}] {_staleness(rows[0])}")
+                continue
+            where = [_locate(r) for r in rows][:3]
             at = f" at {', '.join(where)}" if where else ""
             count = f.get("unexpected_count")
-            parts.append(f"[{f['severity']}] {tag}: {count if count is not None else 'failed'}{at}")
+            rule = f.get("why") or tag
+            if count is None:
+                parts.append(f"[{severity}] failed: {rule}{at}")
+            else:
+                noun = "row breaks" if count == 1 else "rows break"
+                parts.append(f"[{severity}] {count} {noun} the rule: {rule}{at}")
         return f"{self.suite}: " + "; ".join(parts)
+
+
+def days_old(age_hours: float) -> str:
+    """``16 days old`` / ``30 hours old``: an age in the unit a person reads."""
+    if age_hours >= 48:
+        return f"{age_hours / 24:.0f} days old"
+    return f"{age_hours:.0f} hours old"
+
+
+def _staleness(row: dict) -> str:
+    table = row.get("table_name") or "the table"
+    age = row.get("age_hours")
+    if age is None:
+        return f"{table} has no dated rows"
+    return (
+        f"{table} is {days_old(float(age))} (its newest row against the end of the as_of day; "
+        "settings.freshness_max_age_hours allows less)"
+    )
 
 
 def _failure_key(failure: dict) -> tuple:
@@ -221,7 +269,7 @@ class QualityRunner:
     @property
     def context(self):
         if self._context is None:
-            import great_expectations as gx
+            gx = import_gx()
             from great_expectations.data_context.types.base import (
                 DataContextConfig,
                 InMemoryStoreBackendDefaults,
@@ -252,7 +300,7 @@ class QualityRunner:
 
     def _definition(self, suite_name: str):
         if suite_name not in self._definitions:
-            import great_expectations as gx
+            gx = import_gx()
             from great_expectations.core import ExpectationSuite
             from great_expectations.data_context.types.resource_identifiers import (
                 ExpectationSuiteIdentifier,
@@ -276,6 +324,7 @@ class QualityRunner:
         parameters: dict | None = None,
         build_docs: bool = True,
     ) -> GuardResult:
+        import_gx()  # first, so that GX is never imported with PySpark
         from great_expectations.core.run_identifier import RunIdentifier
 
         with self._lock:
