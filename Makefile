@@ -39,10 +39,11 @@ format: $(STAMP)
 	$(UV) run --frozen ruff check --fix .
 	$(UV) run --frozen ruff format .
 
-regenerate: $(STAMP)  ## rewrite what the metric registry and the guards drive (commit the result)
+regenerate: $(STAMP)  ## rewrite what the metric registry, the dbt docs and the guards drive (commit the result)
 	$(UV) run --frozen python -m dagster_project.quality.suites
 	$(UV) run --frozen python -m dagster_project.semantic_layer
 	$(UV) run --frozen python -m dagster_project.quality.inventory
+	$(UV) run --frozen python -m dagster_project.metric_docs
 
 spark-build: $(STAMP)  ## the marts built on local Apache Spark by the same dbt project (docs/spark.md)
 	$(UV) run --frozen python -m dagster_project.spark_build $(ARGS)
@@ -52,6 +53,10 @@ dev: $(STAMP)  ## Dagster UI and daemon on the same home
 
 bench: $(STAMP)  ## benchmark: plain-pass floor, full rebuild, no-op, one-day (benchmarks/README.md)
 	$(UV) run --frozen python benchmarks/bench.py $(ARGS)
+
+.PHONY: mutate
+mutate: $(STAMP)  ## the mutation check: do the fast tests kill each mutant of mutation/mutants.yml? (docs/testing.md; not part of test)
+	$(UV) run --frozen python mutation/run.py $(ARGS)
 
 clean:
 	rm -rf data dbt/target dbt/logs

@@ -233,8 +233,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """Become ``dagster dev`` (webserver + daemon) on ``<home>/dagster`` (see ``dev.py``)."""
-    from dagster_project.dev import dagster_dev_command, dev_environment, ensure_instance_yaml
+    """``dagster dev`` (webserver + daemon) on ``<home>/dagster`` until stopped (``dev.py``)."""
+    from dagster_project.dev import (
+        dagster_dev_command,
+        dev_environment,
+        ensure_instance_yaml,
+        run_dev,
+    )
 
     paths = _folders(args)
     if paths is None:
@@ -258,9 +263,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if not Path(cmd[0]).exists():
         _err("error: the dagster command is not installed in this environment")
         return EXIT_FAILED
-    # Become `dagster dev` (signals reach it directly; it stops the UI and daemon with it).
-    os.execve(cmd[0], cmd, env)
-    return EXIT_OK  # not reached
+    # `dagster dev` as a child: SIGINT/SIGTERM are forwarded to it and waited for (dev.run_dev).
+    return run_dev(cmd, env, say=_out)
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -385,8 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument("--order", help="comma-separated; a leading - sorts descending")
     metrics.add_argument("--limit", type=int)
-    metrics.add_argument("--decimals", type=int, help="digits after the decimal point")
-    metrics.add_argument("--csv", help="write the result to this CSV file")
+    metrics.add_argument(
+        "--decimals",
+        type=int,
+        help="digits after the decimal point (default: money 0, percentages 1, others 2)",
+    )
+    metrics.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the rows as CSV for machines: to FILE, or to standard output without one",
+    )
     metrics.add_argument("--explain", action="store_true", help="show the SQL, do not run it")
     metrics.add_argument(
         "--list",

@@ -16,12 +16,25 @@
 The file is Quotaboard's while its first line is :data:`MANAGED_MARKER`: it is rewritten when
 the settings change. Remove that line to manage the file yourself (e.g. for PostgreSQL); it is
 then never touched.
+
+``quotaboard dev`` runs ``dagster dev`` as a child in its own process group (:func:`run_dev`):
+SIGINT (Ctrl-C) or SIGTERM (systemd, ``kill``) is forwarded to it once, ``dagster dev`` stops
+the webserver, the daemon and the code servers, and whatever is left of its process group
+after :data:`STOP_TIMEOUT_SECONDS` is killed. The signal dispositions are reset to the default
+first: a process started in the background from a script inherits SIGINT *ignored*, and
+``dagster dev`` maps SIGTERM onto whatever SIGINT does, so it would otherwise ignore both.
+``dagster dev`` prints that it is superseded by ``dg dev``; ``dg`` (package dagster-dg-cli) is
+not a dependency of this project, so ``dagster dev`` stays.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from dagster_project.atomic import write_text_atomic
@@ -30,6 +43,9 @@ from dagster_project.keys import WRITER_TAG
 MANAGED_MARKER = "# Managed by quotaboard: delete this line to edit this file by hand."
 DEFAULT_MAX_CONCURRENT_RUNS = 1
 DEFAULT_DEV_LOCK_TIMEOUT_SECONDS = "60"
+# dagster dev waits up to 60 s for each of the webserver and the daemon; then a little more.
+STOP_TIMEOUT_SECONDS = 150.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def instance_yaml(
@@ -108,3 +124,113 @@ def dagster_dev_command(host: str, port: int) -> list[str]:
         "--port",
         str(port),
     ]
+
+
+def reset_stop_signals() -> None:
+    """SIGINT and SIGTERM back to their default dispositions.
+
+    A shell starts a background job of a script with SIGINT ignored, and an ignored signal stays
+    ignored across ``exec``: Python then installs no KeyboardInterrupt handler, and ``dagster dev``
+    (which gives SIGTERM SIGINT's handler) would ignore both signals."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of the group belongs to someone else: still there
+        return True
+    return True
+
+
+def _end_group(pgid: int, grace: float) -> bool:
+    """SIGTERM, then SIGKILL after ``grace`` seconds, to what is left of a process group;
+    whether anything was left."""
+    if not _group_alive(pgid):
+        return False
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + wait
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not _group_alive(pgid):
+            break
+    return True
+
+
+def run_dev(
+    cmd: list[str],
+    env: Mapping[str, str],
+    *,
+    stop_timeout: float = STOP_TIMEOUT_SECONDS,
+    say: Callable[[str], None] = print,
+) -> int:
+    """Run ``cmd`` (``dagster dev``) until it ends or a stop signal arrives; its exit status.
+
+    The child runs in its own process group, so a terminal's Ctrl-C reaches it once (through
+    this process) rather than twice. The first SIGINT or SIGTERM is forwarded as it came; a
+    second one, or a child still running ``stop_timeout`` seconds after the first, kills the
+    child's process group. When the child has exited, anything left in its group (a code
+    server, a run it launched) gets SIGTERM, then SIGKILL."""
+    reset_stop_signals()
+    received: list[int] = []
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in STOP_SIGNALS}
+    try:
+        child = subprocess.Popen(cmd, env=dict(env), start_new_session=True)
+    except BaseException:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise
+    pgid = child.pid
+    forwarded = 0
+    stop_deadline: float | None = None
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if len(received) > forwarded:
+                signum = received[forwarded]
+                forwarded = len(received)
+                if stop_deadline is None:
+                    name = signal.Signals(signum).name
+                    say(
+                        f"quotaboard dev: {name} received, stopping Dagster (up to "
+                        f"{stop_timeout:.0f}s; again to force)"
+                    )
+                    child.send_signal(signum)  # a child already gone: a no-op
+                    stop_deadline = time.monotonic() + stop_timeout
+                else:
+                    say("quotaboard dev: stopping now")
+                    stop_deadline = time.monotonic()
+            if stop_deadline is not None and time.monotonic() >= stop_deadline:
+                _end_group(pgid, grace=5.0)
+                code = child.wait()
+                break
+    finally:
+        if child.poll() is None:  # an exception of our own: do not leave Dagster behind
+            _end_group(pgid, grace=5.0)
+            child.wait()
+        if _end_group(pgid, grace=10.0):
+            say("quotaboard dev: stopped what Dagster left running")
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        # Stopped as asked. (Interrupted while it starts, `dagster dev` aborts with status 1,
+        # and the rest of its process group was ended above.)
+        if code != 0:
+            say(f"quotaboard dev: dagster dev ended with status {code}")
+        return 0
+    return code if code >= 0 else 128 - code

@@ -1,5 +1,6 @@
-"""``quotaboard dev``: the instance it writes (read back by Dagster itself) and, marked slow,
-the real webserver and daemon on a free port, stopped cleanly by a signal."""
+"""``quotaboard dev``: the instance it writes (read back by Dagster itself), how it stops on a
+signal however it was started, and, marked slow, the real webserver and daemon on a free port,
+stopped cleanly by a signal."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -156,11 +158,15 @@ def test_quotaboard_dev_serves_the_ui_and_stops_cleanly(sample_company, tmp_path
             proc.wait(timeout=120)
         finally:
             stopped_by_signal = proc.returncode is not None
+            # dagster dev runs in a process group of its own: find its tree by environment.
+            marker = f"QUOTABOARD_HOME={tmp_path / 'home'}"
             deadline = time.monotonic() + 60
-            while _group_alive(proc.pid) and time.monotonic() < deadline:
+            while _processes_with_env(marker) and time.monotonic() < deadline:
                 time.sleep(1)
-            leftover = _group_alive(proc.pid)
-            if leftover:
+            leftover = _processes_with_env(marker)
+            for pid in leftover:
+                os.kill(pid, signal.SIGKILL)
+            if _group_alive(proc.pid):
                 os.killpg(proc.pid, signal.SIGKILL)
             log.close()
     assert stopped_by_signal
@@ -175,3 +181,180 @@ def test_instance_only_writes_the_yaml_and_exits(tmp_path, capsys):
     path = tmp_path / "dagster" / "dagster.yaml"
     assert capsys.readouterr().out.strip() == f"{path} (written)"
     assert path.read_text().startswith(MANAGED_MARKER)
+
+
+# --------------------------------------------------------------------------------------------
+# Stopping: SIGINT or SIGTERM stop `quotaboard dev` and everything it started, also when it was
+# started in the background from a script (SIGINT inherited as ignored).
+
+
+def _ignore_sigint() -> None:
+    """What a shell does to a background job of a non-interactive script."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _processes_with_env(marker: str) -> list[int]:
+    """Pids of this user's processes whose environment holds ``marker`` (NAME=value)."""
+    needle = marker.encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if needle in environ + b"\0" and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+# Behaves like `dagster dev` towards signals: SIGTERM takes SIGINT's handler (so both are
+# ignored when SIGINT was inherited ignored); KeyboardInterrupt stops it and its own child.
+FAKE_DAGSTER_DEV = textwrap.dedent(
+    """
+    import signal, subprocess, sys, time
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    helper = subprocess.Popen(["sleep", "300"])  # a webserver / daemon stand-in
+    open(sys.argv[1], "w").write("started")
+    try:
+        while True:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        helper.terminate()
+        helper.wait()
+        open(sys.argv[1], "w").write("stopped cleanly")
+    """
+)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_dev_stops_on_a_signal_even_when_started_with_sigint_ignored(tmp_path, stop):
+    """Rule: quotaboard dev resets the stop signals to their defaults, forwards SIGINT/SIGTERM
+    to the dagster child, waits for it, and leaves no process behind."""
+    fake = tmp_path / "fake_dagster_dev.py"
+    fake.write_text(FAKE_DAGSTER_DEV)
+    state = tmp_path / "state"
+    marker = f"QUOTABOARD_DEV_TEST={tmp_path}"
+    driver = (
+        "import sys; from dagster_project.dev import run_dev; "
+        f"sys.exit(run_dev([sys.executable, {str(fake)!r}, {str(state)!r}], "
+        f"{{'QUOTABOARD_DEV_TEST': {str(tmp_path)!r}, 'PATH': '/usr/bin:/bin'}}))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", driver],
+        cwd=REPO_ROOT,
+        preexec_fn=_ignore_sigint,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (state.exists() and state.read_text() == "started"):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()
+            time.sleep(0.1)
+        assert len(_processes_with_env(marker)) == 2  # the child and its helper
+        t0 = time.monotonic()
+        proc.send_signal(stop)
+        code = proc.wait(timeout=30)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _processes_with_env(marker):
+            os.kill(pid, signal.SIGKILL)
+    output = proc.stdout.read()
+    assert state.read_text() == "stopped cleanly", output  # the child's own shutdown ran
+    assert code == 0, output
+    assert elapsed < 20, elapsed  # forwarded at once, not after the force-kill timeout
+    assert f"{signal.Signals(stop).name} received" in output
+    assert _processes_with_env(marker) == []
+
+
+def test_dev_kills_a_child_that_does_not_stop(tmp_path):
+    """Rule: a child still running stop_timeout seconds after the signal is killed with its
+    process group (a hung webserver cannot keep quotaboard dev alive)."""
+    stubborn = tmp_path / "stubborn.py"
+    stubborn.write_text(
+        "import signal, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "open(__file__ + '.started', 'w')\n"
+        "time.sleep(300)\n"
+    )
+    marker = f"QUOTABOARD_DEV_TEST={tmp_path}"
+    driver = (
+        "import sys; from dagster_project.dev import run_dev; "
+        f"sys.exit(run_dev([sys.executable, {str(stubborn)!r}], "
+        f"{{'QUOTABOARD_DEV_TEST': {str(tmp_path)!r}}}, stop_timeout=2))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", driver],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{stubborn}.started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        leftover = _processes_with_env(marker)
+        for pid in leftover:
+            os.kill(pid, signal.SIGKILL)
+    output = proc.stdout.read()
+    assert code == 0, output  # stopped as asked
+    assert f"dagster dev ended with status {-signal.SIGKILL}" in output
+    assert leftover == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_real_quotaboard_dev_started_with_sigint_ignored_stops_on_sigterm(sample_company, tmp_path):
+    """Rule: `quotaboard dev` started in the background from a script (SIGINT ignored) stops
+    on SIGTERM within a bound, and no Dagster process of its home remains."""
+    landing, config = sample_company
+    home = tmp_path / "home"
+    log_path = tmp_path / "dev.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster_project.cli", "dev", "--home", str(home)]
+        + ["--landing", str(landing), "--config", str(config), "--port", str(_free_port())],
+        cwd=REPO_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_ignore_sigint,
+    )
+    marker = f"QUOTABOARD_HOME={home}"
+    try:
+        # Up to the webserver and the daemon (children of `dagster dev`), then the signal.
+        deadline = time.monotonic() + 300
+        while len(_processes_with_env(marker)) < 3 and time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()
+            time.sleep(1)
+        assert len(_processes_with_env(marker)) >= 3, log_path.read_text()
+        time.sleep(5)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=200)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        leftover = _processes_with_env(marker)
+        for pid in leftover:
+            os.kill(pid, signal.SIGKILL)
+        log.close()
+    text = log_path.read_text()
+    assert code == 0, text
+    assert elapsed < 180, elapsed
+    assert leftover == [], text
+    assert "SIGTERM received" in text

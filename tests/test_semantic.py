@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from dagster_project.metrics_query import SemanticWorkspace, prepare_workspace
 from dagster_project.publish import publish_warehouse
 
 QUOTABOARD = Path(sys.executable).parent / "quotaboard"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 PLAN_ROW = ["plan_row__assignee_type", "plan_row__assignee_id", "fiscal_period", "plan_row__metric"]
 
 
@@ -120,6 +122,76 @@ def test_weighted_attainment_equals_the_scorecards(published_home, tmp_path):  #
     assert len(expected) > 20 and set(mf) == set(expected)
     wrong = {k: (mf[k], w) for k, w in expected.items() if not close(mf[k], w)}
     assert wrong == {}
+
+
+@pytest.mark.slow
+def test_metrics_table_for_people_and_mf_in_dbt_agree_with_the_marts(published_home, tmp_path):  # noqa: F811
+    """Rules: `quotaboard metrics` prints rows sorted by fiscal period, money with the
+    currency symbol and thousands separators, counts as integers, attainment as a percentage;
+    `mf query` run in dbt/ (docs/bi.md) answers from the same semantic manifest."""
+    team = "{{ Dimension('plan_row__assignee_type') }} = 'team'"
+    quarter = "{{ Dimension('fiscal_period__period_type') }} = 'quarter'"
+    proc = subprocess.run(
+        [str(QUOTABOARD), "metrics", "--home", str(published_home)]
+        + ["--metrics", "bookings_actual,bookings_attainment,installs_actual"]
+        + ["--group-by", "fiscal_period", "--where", team, "--where", quarter],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == [
+        "fiscal_period",
+        "bookings_actual",
+        "bookings_attainment",
+        "installs_actual",
+    ]
+    assert "e+" not in proc.stdout and "Initiating" not in proc.stdout
+    expected = marts(
+        published_home,
+        """
+        select fiscal_period,
+               sum(actual) filter (where metric = 'bookings'),
+               sum(actual) filter (where metric = 'bookings')
+                 / sum(target) filter (where metric = 'bookings'),
+               sum(actual) filter (where metric = 'installs')
+        from marts.fct_quota_attainment
+        where assignee_type = 'team' and fiscal_period like '%-Q%'
+        group by fiscal_period
+        """,
+    )
+    printed = [line.split() for line in lines[2:]]
+    assert [r[0] for r in printed] == sorted(r[0] for r in expected)
+    for period, bookings, attainment, installs in expected:
+        (row,) = [r for r in printed if r[0] == period]
+        want = [period]
+        if bookings is not None:
+            want += [f"${round(bookings):,}", f"{attainment * 100:.1f}%"]
+        if installs is not None:
+            want.append(f"{round(installs):,}")
+        assert row == want, (period, row)
+
+    # mf itself, run where dbt users run it: dbt/, on the private copy of the published file.
+    out = tmp_path / "mf.csv"
+    env = dict(os.environ)
+    env["QUOTABOARD_WAREHOUSE_PATH"] = str(published_home / "semantic" / "quotaboard.duckdb")
+    for name in ("DBT_PROFILES_DIR", "DBT_PROJECT_DIR", "DBT_TARGET_PATH"):
+        env.pop(name, None)
+    mf = subprocess.run(
+        [str(QUOTABOARD.with_name("mf")), "query", "--metrics", "bookings_actual"]
+        + ["--group-by", "fiscal_period", "--where", team, "--csv", str(out)],
+        cwd=REPO_ROOT / "dbt",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert mf.returncode == 0, mf.stdout + mf.stderr
+    with open(out, newline="", encoding="utf-8") as f:
+        got = {r["fiscal_period"]: num(r["bookings_actual"]) for r in csv.DictReader(f)}
+    for period, bookings, _, _ in expected:
+        assert close(got[period], bookings), period
 
 
 # --------------------------------------------------------------------------------------------
