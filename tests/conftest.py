@@ -6,6 +6,15 @@ from pathlib import Path
 
 import pytest
 
+import __main__
+
+# A pytest-xdist worker runs as `python -c`: its __main__ has neither __spec__ nor __file__,
+# which PySpark takes for its own doctest runner, and it then calls sys.exit(0) on importing
+# pyspark.sql.connect (the Spark tests, or GX probing for PySpark). Give the worker's
+# __main__ the file attribute a normal interpreter has.
+if getattr(__main__, "__spec__", None) is None and not hasattr(__main__, "__file__"):
+    __main__.__file__ = "<pytest-xdist worker>"
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS = REPO_ROOT / "seeds"
 

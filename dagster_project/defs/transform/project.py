@@ -73,6 +73,17 @@ def ensure_manifest(project: DbtProject) -> None:
             dbt_cli(project).cli(["parse", "--quiet"], target_path=project.target_path).wait()
             # A file edited while dbt parsed must make the manifest stale again.
             os.utime(project.manifest_path, (started, started))
+            _share_semantic_manifest(project)
+
+
+def _share_semantic_manifest(project: DbtProject) -> None:
+    """Copy the semantic manifest where MetricFlow looks for it when ``mf`` runs in ``dbt/``
+    (``dbt/target/semantic_manifest.json``; docs/bi.md)."""
+    parsed = Path(project.project_dir) / project.target_path / "semantic_manifest.json"
+    if parsed.exists():
+        shared = Path(project.project_dir) / "target" / "semantic_manifest.json"
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(parsed, shared)
 
 
 def dbt_cli(project: DbtProject) -> DbtCliResource:
