@@ -157,11 +157,9 @@ def failed_guards(result) -> tuple[list[str], list[str]]:
     failing rows are; a dbt test's gives its failing row count)."""
     import dagster as dg
 
-    from dagster_project.quality.runner import days_old
-
     blocking: list[str] = []
     warning: list[str] = []
-    stale: dict[str, list[str]] = {}  # "16 days old" -> the tables that old
+    stale: dict[str, float] = {}  # table -> age in hours
     for event in result.all_events:
         if event.event_type_value != "ASSET_CHECK_EVALUATION":
             continue
@@ -177,21 +175,32 @@ def failed_guards(result) -> tuple[list[str], list[str]]:
         only_stale = failures and all(f.get("column") == "age_hours" for f in failures)
         if only_stale and ages and data.severity != dg.AssetCheckSeverity.ERROR:
             for r in ages:
-                stale.setdefault(days_old(float(r["age_hours"])), []).append(r["table_name"])
+                stale[r["table_name"]] = float(r["age_hours"])
             continue
         failed_rows = meta.get("dagster_dbt/failed_row_count")
         if failed_rows is not None:
             text = (text + f" ({failed_rows.value} failing rows)").strip()
         target = blocking if data.severity == dg.AssetCheckSeverity.ERROR else warning
         target.append(f"{label}: {text or 'failed'}")
-    for age, tables in stale.items():
-        verb = "is" if len(tables) == 1 else "are"
-        warning.insert(
-            0,
-            f"stale data: {', '.join(sorted(tables))} {verb} {age} (newest row against the end "
-            "of the as_of day; settings.freshness_max_age_hours allows less)",
-        )
+    if stale:
+        warning.insert(0, stale_line(stale))
     return blocking, warning
+
+
+def stale_line(ages: dict[str, float]) -> str:
+    """One line for every table whose newest row is older than the freshness limit, oldest
+    first, tables of the same age together: ``stale data: raw.user 67 days old; raw.event,
+    raw.task 16 days old (...)``."""
+    from dagster_project.quality.runner import days_old
+
+    by_age: dict[str, list[str]] = {}
+    for table, hours in sorted(ages.items(), key=lambda kv: (-kv[1], kv[0])):
+        by_age.setdefault(days_old(hours), []).append(table)
+    groups = "; ".join(f"{', '.join(tables)} {age}" for age, tables in by_age.items())
+    return (
+        f"stale data: {groups} (newest row against the end of the as_of day; "
+        "settings.freshness_max_age_hours allows less)"
+    )
 
 
 def _json_metadata(value) -> Any:
