@@ -195,6 +195,10 @@ def _run_locked(
             },
             asset_selection=[PUBLISHED_KEY, BOARD_KEY] if reuse else None,
         )
+        if not run_report.materialized(result, PUBLISHED_KEY):
+            # The board step (which writes it after a publish) did not run: the quality page
+            # shows why this run was blocked.
+            run_report.write_blocked_quality_page(instance, result.run_id, paths)
     elapsed = time.monotonic() - t0
     if result.success and fp is not None:
         run_inputs.remember(home, paths.published_path, paths.warehouse_path, result.run_id, fp)

@@ -75,7 +75,8 @@ class QuotaboardPaths(dg.ConfigurableResource):
 
     @property
     def quality_dir(self) -> Path:
-        """``published/quality/``: the Great Expectations report (``quality/runner.py``)."""
+        """``published/quality/``: the quality report ``index.html`` (``quality/report_page.py``)
+        and GX's Data Docs in ``gx/`` (``quality/runner.py``)."""
         return self.published_dir / "quality"
 
     @property

@@ -338,6 +338,22 @@ def exceptions_line(reasons: list[tuple[str, int, int]]) -> str:
     return f"exceptions: {rows} rows in fct_quota_exceptions{covering}: {detail}"
 
 
+def write_blocked_quality_page(instance, run_id: str, paths) -> None:
+    """``published/quality/index.html`` for a run that published nothing: every guard it
+    evaluated, so the page says why it was blocked (the published files stay the last
+    published run's). Never raises: the page is a by-product."""
+    from dagster_project.quality.report_page import checks_from_instance, write_quality_page
+
+    with contextlib.suppress(Exception):
+        write_quality_page(
+            paths.quality_dir,
+            checks_from_instance(instance, run_id),
+            run_id=run_id,
+            as_of=paths.as_of or None,
+            blocked=True,
+        )
+
+
 # -- the report -------------------------------------------------------------------------------
 def report(
     result: Any,

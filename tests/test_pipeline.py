@@ -283,6 +283,9 @@ def test_bad_config_fails_cleanly_and_publishes_nothing(sample_company, tmp_path
     assert "config_tables:" in err and "teams.csv" in err
     assert "Traceback" not in err + out
     assert not (home / "published" / "quotaboard.duckdb").exists()
+    # the quality page says the run was blocked (the board step, which writes it, never ran)
+    page = (home / "published" / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "This run published nothing" in page
 
 
 def test_failed_run_keeps_yesterdays_published_file(first_run, sample_company, tmp_path):

@@ -622,7 +622,8 @@ def test_blocking_check_through_dagster(tmp_path):
     assert meta["failing_rows"].value[0]["id"] == "04wB"
     assert "04wB" in meta["failing_rows_table"].value
     docs = Path(meta["data_docs"].value)
-    assert docs == home / "published" / "quality" / "index.html" and docs.exists()
+    # GX's Data Docs sit beside the project's own quality page (published/quality/index.html)
+    assert docs == home / "published" / "quality" / "gx" / "index.html" and docs.exists()
     assert meta["as_of"].value == "2026-03-01"
     assert "conversion_rate__num" in ev.description and "04wB" in ev.description
     # blocking: the asset downstream of the failed check did not run

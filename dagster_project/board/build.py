@@ -32,11 +32,14 @@ def board_path(published_dir: Path) -> Path:
     return Path(published_dir) / BOARD_DIR / BOARD_FILE
 
 
-def write_board(published_dir: Path, *, show_people: bool = True) -> BoardResult:
+def write_board(
+    published_dir: Path, *, show_people: bool = True, settings: dict | None = None
+) -> BoardResult:
     """Render the board from ``<published_dir>/quotaboard.duckdb`` (read-only) and replace
-    ``<published_dir>/board/index.html`` atomically."""
+    ``<published_dir>/board/index.html`` atomically. ``settings`` (the run's settings.yml)
+    fills in what an older published file does not carry (the corporate currency)."""
     published_dir = Path(published_dir)
-    board = load_board(published_dir / PUBLISHED_FILE)
+    board = load_board(published_dir / PUBLISHED_FILE, settings=settings)
     html = render_board(board, show_people=show_people)
     out = board_path(published_dir)
     out.parent.mkdir(parents=True, exist_ok=True)

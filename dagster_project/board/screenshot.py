@@ -1,7 +1,7 @@
 """A PNG of the company board, rendered in headless Chromium with the network disabled.
 
     python -m dagster_project.board.screenshot --home DIR --out board.png
-        [--period FY2027-Q3] [--width 1280] [--height 900] [--mobile] [--viewport-only]
+        [--period FY2027-Q3] [--width 1440] [--height 900] [--mobile] [--viewport-only]
 
 Reads ``<home>/published/board/index.html`` (written by the nightly run), waits until every
 chart has drawn and writes the screenshot (the full page unless ``--viewport-only``).
@@ -38,7 +38,7 @@ def take_screenshot(
     out: Path,
     *,
     period: str | None = None,
-    width: int = 1280,
+    width: int = 1440,
     height: int = 900,
     mobile: bool = False,
     full_page: bool = True,
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", required=True, help="the Quotaboard home (as in quotaboard run)")
     parser.add_argument("--out", required=True, help="the PNG to write")
     parser.add_argument("--period", help="a plan period, e.g. FY2027-Q3 (default: the board's)")
-    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--mobile", action="store_true", help="a 390 px wide phone viewport")
     parser.add_argument("--viewport-only", action="store_true", help="not the full page")

@@ -7,7 +7,7 @@ The runner uses an in-memory GX context that loads the versioned suites
 (``expectations/gx/expectations/*.json``), validates each batch through a pandas data source
 (one dataframe asset and whole-dataframe batch definition per suite, one ValidationDefinition
 per suite), keeps the validation results in memory and renders them as Data Docs into
-``<home>/published/quality/`` (emptied when a runner for a new run starts, so the folder shows
+``<home>/published/quality/gx/`` (emptied when a runner for a new run starts, so the folder shows
 the last run). Nothing is written under ``expectations/``.
 """
 
@@ -195,11 +195,12 @@ class GuardResult:
             at = f" at {', '.join(where)}" if where else ""
             count = f.get("unexpected_count")
             rule = f.get("why") or tag
+            on = f" on {f['column']}" if f.get("column") else ""
             if count is None:
-                parts.append(f"[{severity}] failed: {rule}{at}")
+                parts.append(f"[{severity}] failed{on}: {rule}{at}")
             else:
                 noun = "row breaks" if count == 1 else "rows break"
-                parts.append(f"[{severity}] {count} {noun} the rule: {rule}{at}")
+                parts.append(f"[{severity}] {count} {noun} the rule{on}: {rule}{at}")
         return f"{self.suite}: " + "; ".join(parts)
 
 

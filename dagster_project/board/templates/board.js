@@ -13,6 +13,13 @@
 
   function plot(id, figure) {
     var fig = copy(figure);
+    var el = document.getElementById(id);
+    var meta = fig.layout && fig.layout.meta;
+    if (meta && meta.short_text && el && el.clientWidth < 600 && fig.data && fig.data[0]) {
+      // a phone: the number and the status symbol beside each bar (the cards say the rest)
+      fig.data[0].text = meta.short_text;
+      fig.layout.xaxis.range = [0, meta.short_top];
+    }
     return window.Plotly.react(id, fig.data || [], fig.layout || {}, config);
   }
 
@@ -25,10 +32,16 @@
     document.querySelectorAll("[data-period]").forEach(function (el) {
       el.hidden = el.getAttribute("data-period") !== period;
     });
-    return Promise.all([
-      plot("chart-attainment", figures.attainment),
-      plot("chart-trend", figures.trend),
-    ]).then(function () {
+    var trend = document.getElementById("chart-trend");
+    var drawn = [plot("chart-attainment", figures.attainment)];
+    if (figures.trend) {
+      trend.hidden = false;
+      drawn.push(plot("chart-trend", figures.trend));
+    } else {
+      window.Plotly.purge(trend);
+      trend.hidden = true;
+    }
+    return Promise.all(drawn).then(function () {
       root.setAttribute("data-charts-ready", period);
     });
   }
@@ -47,7 +60,6 @@
   if (first && select) {
     select.value = first;
   }
-  var exceptions = plot("chart-exceptions", payload.exceptions);
   if (select) {
     select.addEventListener("change", function () {
       if (window.history && window.history.replaceState) {
@@ -56,7 +68,7 @@
       showPeriod(select.value);
     });
   }
-  Promise.all([exceptions, first ? showPeriod(first) : Promise.resolve()]).then(function () {
+  (first ? showPeriod(first) : Promise.resolve()).then(function () {
     root.setAttribute("data-charts-ready", first || "none");
   });
 })();
