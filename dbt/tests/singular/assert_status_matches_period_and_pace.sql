@@ -30,14 +30,18 @@ cross join run_context
 cross join data_through
 where not case
     when attainment.period_end < data_through.data_through
-        then attainment.elapsed = 1
+        then
+            attainment.elapsed = 1
             and attainment.status = case when attainment.attainment >= 1 then 'achieved' else 'missed' end
     when attainment.period_start > data_through.data_through
-        then attainment.elapsed = 0 and attainment.pace is null
+        then
+            attainment.elapsed = 0 and attainment.pace is null
             and attainment.status = 'not_started'
             and (attainment.period_start <= run_context.as_of or attainment.actual = 0)
-    else attainment.elapsed > 0
-        and abs(attainment.pace - attainment.attainment / attainment.elapsed) <= 1e-9 * greatest(1, abs(attainment.pace))
+    else
+        attainment.elapsed > 0
+        and abs(attainment.pace - attainment.attainment / attainment.elapsed)
+        <= 1e-9 * greatest(1, abs(attainment.pace))
         and attainment.status = case
             when attainment.pace >= 1 then 'on_track'
             when attainment.pace >= run_context.pace_at_risk then 'at_risk'
