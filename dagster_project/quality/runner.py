@@ -31,20 +31,15 @@ from dagster_project.quality.suites import (
     FRESHNESS_SUITE,
     SUITES_DIR,
     WARN,
-    is_row_wise,
     landing_suite_name,
     load_suite,
     mart_suite_name,
     suite_columns,
+    tally_columns,
 )
 
 SITE_NAME = "quotaboard"
 SAMPLE_SIZE = 10
-# Rows per part of a row-wise landing batch (about 60 MB of pandas per 100,000 messages; GX
-# holds several copies while it validates). At scale 200 the run's process peaked at 2.75 GB
-# with parts of 500,000 rows and 2.49 GB with 250,000 (the batch query's sort takes up to
-# duckdb_memory_limit beside them), in the same time.
-LANDING_CHUNK_ROWS = 250_000
 _LINEAGE = ("_source_file", "_source_line")
 _KEYS = (
     "id",
@@ -103,9 +98,6 @@ class GuardResult:
     failures: list[dict] = field(default_factory=list)  # one per failed expectation
     sample: list[dict] = field(default_factory=list)  # failing rows, at most SAMPLE_SIZE
     data_docs: str = ""
-    # Per expectation (its failure key): values judged (element count minus missing), so the
-    # parts of a batch validated one by one combine into the batch's own percentages.
-    judged: dict[tuple, int] = field(default_factory=dict, repr=False)
 
     @property
     def success_percent(self) -> float:
@@ -138,43 +130,6 @@ class GuardResult:
             failures=[*self.failures, *other.failures],
             sample=[*self.sample, *other.sample][:SAMPLE_SIZE],
             data_docs=self.data_docs or other.data_docs,
-        )
-
-    @classmethod
-    def combine_parts(cls, parts: list[GuardResult]) -> GuardResult:
-        """One suite's results on consecutive parts of a batch (row-wise suites only, see
-        ``suites.is_row_wise``) as the result on the whole batch: an expectation fails when
-        it fails on any part; its unexpected count is the sum over the parts and its
-        unexpected percent is of the values judged in all parts together, as GX computes it
-        on one DataFrame; the sample keeps the first failing rows in file order."""
-        first = parts[0]
-        failures: dict[tuple, dict] = {}
-        judged: dict[tuple, int] = {}
-        for part in parts:
-            for key, n in part.judged.items():
-                judged[key] = judged.get(key, 0) + n
-            for f in part.failures:
-                key = _failure_key(f)
-                if key not in failures:
-                    failures[key] = dict(f)
-                    continue
-                kept = failures[key]
-                if f.get("unexpected_count") is not None:
-                    kept["unexpected_count"] = int(kept.get("unexpected_count") or 0) + int(
-                        f["unexpected_count"]
-                    )
-        for key, f in failures.items():
-            if f.get("unexpected_count") is not None and judged.get(key):
-                f["unexpected_percent"] = 100.0 * f["unexpected_count"] / judged[key]
-        return cls(
-            suite=first.suite,
-            row_count=sum(p.row_count for p in parts),
-            evaluated=first.evaluated,
-            successful=first.evaluated - len(failures),
-            failures=list(failures.values()),
-            sample=[row for p in parts for row in p.sample][:SAMPLE_SIZE],
-            data_docs=next((p.data_docs for p in reversed(parts) if p.data_docs), ""),
-            judged=judged,
         )
 
     def summary(self) -> str:
@@ -222,16 +177,44 @@ def _staleness(row: dict) -> str:
     )
 
 
-def _failure_key(failure: dict) -> tuple:
-    return (failure["expectation"], failure.get("column") or "", failure.get("why") or "")
-
-
 def _locate(row: dict) -> str:
     if row.get("_source_file"):
         loc = f"{row['_source_file']}:{row.get('_source_line')}"
         return f"{loc} (id {row['id']})" if row.get("id") else loc
     keys = [str(row[k]) for k in _KEYS if row.get(k) is not None]
     return "/".join(keys) or "?"
+
+
+def _index_rows(index_list: list | None) -> list[int]:
+    """The ``ROW_INDEX`` values of GX's (partial) unexpected index list."""
+    return [
+        int(i[batches.ROW_INDEX])
+        for i in index_list or []
+        if isinstance(i, dict) and batches.ROW_INDEX in i
+    ]
+
+
+def _weighed(res: dict, df: pd.DataFrame, weights: str, kwargs: dict) -> dict:
+    """GX's counts on a tally as counts of the batch's rows: the unexpected rows' weights, and
+    the percent of the weight GX judged (all rows less those it set aside as missing: NULL in
+    the column; for a column pair, per ``ignore_row_if``)."""
+    weight = df.set_index(batches.ROW_INDEX)[weights]
+    unexpected = int(weight.loc[_index_rows(res.get("unexpected_index_list"))].sum())
+    judged = int(weight.sum())
+    if res.get("missing_count"):
+        named = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+        nulls = df[named].isna()
+        both = kwargs.get("ignore_row_if", "both_values_are_missing") in (
+            "both_values_are_missing",
+            "all_values_are_missing",
+        )
+        missing = nulls.all(axis=1) if both and len(named) > 1 else nulls.any(axis=1)
+        judged -= int(df.loc[missing, weights].sum())
+    out = dict(res)
+    out["element_count"] = int(weight.sum())
+    out["unexpected_count"] = unexpected
+    out["unexpected_percent"] = 100.0 * unexpected / judged if judged else None
+    return out
 
 
 def _jsonable(df: pd.DataFrame) -> list[dict]:
@@ -324,7 +307,11 @@ class QualityRunner:
         df: pd.DataFrame,
         parameters: dict | None = None,
         build_docs: bool = True,
+        weights: str | None = None,
     ) -> GuardResult:
+        """``suite_name`` on ``df``. With ``weights``, ``df`` is a tally (``batches.read_tally``):
+        each row stands for ``df[weights]`` rows of the batch, and the counts and percentages
+        reported are of the batch's rows."""
         import_gx()  # first, so that GX is never imported with PySpark
         from great_expectations.core.run_identifier import RunIdentifier
 
@@ -334,7 +321,8 @@ class QualityRunner:
                 batch_parameters={"dataframe": df},
                 expectation_parameters=parameters or {},
                 result_format={
-                    "result_format": "SUMMARY",
+                    # A tally is small: every unexpected row is needed to weigh the count.
+                    "result_format": "COMPLETE" if weights else "SUMMARY",
                     "unexpected_index_column_names": [batches.ROW_INDEX],
                     "partial_unexpected_count": SAMPLE_SIZE,
                 },
@@ -342,7 +330,7 @@ class QualityRunner:
             )
             self._release_batch()
         docs = self.build_docs() if build_docs else ""
-        return self._to_guard(suite_name, df, result, docs)
+        return self._to_guard(suite_name, df, result, docs, weights)
 
     def _release_batch(self) -> None:
         """Drop the DataFrame GX keeps cached as its active batch until the next validation.
@@ -370,8 +358,11 @@ class QualityRunner:
         index = self.docs_dir / "index.html"
         return str(index) if index.exists() else ""
 
-    def _to_guard(self, suite_name: str, df: pd.DataFrame, result, docs: str) -> GuardResult:
-        guard = GuardResult(suite=suite_name, row_count=len(df), data_docs=docs)
+    def _to_guard(
+        self, suite_name: str, df: pd.DataFrame, result, docs: str, weights: str | None = None
+    ) -> GuardResult:
+        rows = int(df[weights].sum()) if weights else len(df)
+        guard = GuardResult(suite=suite_name, row_count=rows, data_docs=docs)
         for r in result.results:
             cfg = r.expectation_config
             severity = getattr(cfg.severity, "value", str(cfg.severity))
@@ -380,9 +371,8 @@ class QualityRunner:
             column = kwargs.get("column") or ",".join(kwargs.get("column_list") or pair).strip(",")
             res = r.result or {}
             meta = cfg.meta or {}
-            if res.get("element_count") is not None:
-                key = (cfg.type, column, meta.get("why", ""))
-                guard.judged[key] = int(res["element_count"]) - int(res.get("missing_count") or 0)
+            if weights and res.get("unexpected_count") is not None:
+                res = _weighed(res, df, weights, kwargs)
             guard.evaluated += 1
             if r.success:
                 guard.successful += 1
@@ -403,11 +393,7 @@ class QualityRunner:
                     json.dumps(res.get("details") or res.get("observed_value"), default=str)
                 )
             guard.failures.append(failure)
-            rows = [
-                int(i[batches.ROW_INDEX])
-                for i in res.get("partial_unexpected_index_list") or []
-                if isinstance(i, dict) and batches.ROW_INDEX in i
-            ]
+            rows = _index_rows(res.get("partial_unexpected_index_list"))[:SAMPLE_SIZE]
             if rows and len(guard.sample) < SAMPLE_SIZE:
                 cols = [c for c in column.split(",") if c]
                 cols += [b for b in map(_base_column, cols) if b]
@@ -424,26 +410,24 @@ def validate_landing(
     table: str,
     as_of: date,
     since: datetime | None = None,
-    chunk_rows: int = LANDING_CHUNK_ROWS,
+    build_docs: bool = True,
 ) -> GuardResult:
     """The landing suite of ``raw.<table>`` on the rows loaded after ``since`` plus the
     freshness suite on the whole table (newest timestamp before the end of the as_of day).
 
-    A row-wise suite (every landing suite of raw.messages, the large table) is validated on
-    parts of at most about ``chunk_rows`` rows streamed from DuckDB, and the parts' results
-    combined (:meth:`GuardResult.combine_parts`): memory stays bounded however many rows a
-    full rebuild loads (GX validates pandas DataFrames). Each part is one validation in the
-    Data Docs site."""
+    A suite that judges each row by a few columns alone (every landing suite of raw.messages,
+    the large table: ``suites.tally_columns``) is validated on the batch's tally
+    (``batches.read_tally``), counted in DuckDB: the verdicts, counts and percentages are the
+    batch's, the failing rows shown are real rows (file and line), and the batch is never
+    read into pandas. The others read the batch whole."""
     suite_name = landing_suite_name(table)
+    judged = tally_columns(load_suite(suite_name, runner.suites_dir))
     with batches.read_only(warehouse_path) as conn:
         settings = batches.read_settings(conn)
         fresh = batches.read_freshness(conn, table, as_of, settings)
-        if is_row_wise(load_suite(suite_name, runner.suites_dir)):
-            parts = [
-                runner.validate(suite_name, part, build_docs=False)
-                for part in batches.iter_batch(conn, table, since, chunk_rows)
-            ]
-            landing = GuardResult.combine_parts(parts)
+        if judged is not None:
+            tally = batches.read_tally(conn, table, since, judged)
+            landing = runner.validate(suite_name, tally, build_docs=False, weights=batches.WEIGHT)
         else:
             batch = batches.read_batch(conn, table, since)
             landing = runner.validate(suite_name, batch, build_docs=False)
@@ -455,11 +439,13 @@ def validate_landing(
     )
     merged = landing.merge(freshness)
     merged.suite = landing_suite_name(table)
-    merged.data_docs = runner.build_docs()
+    merged.data_docs = runner.build_docs() if build_docs else ""
     return merged
 
 
-def validate_mart(runner: QualityRunner, warehouse_path: Path, model: str) -> GuardResult:
+def validate_mart(
+    runner: QualityRunner, warehouse_path: Path, model: str, build_docs: bool = True
+) -> GuardResult:
     """The mart suite of ``marts.<model>``, on the columns the suite reads (all of them when an
     expectation names none): at scale 200 the whole credit mart in pandas took the run's
     process to 3.1 GB."""
@@ -471,7 +457,7 @@ def validate_mart(runner: QualityRunner, warehouse_path: Path, model: str) -> Gu
             wanted = {*judged, *_KEYS, *_LINEAGE}
             columns = [c for c in batches.table_columns(conn, "marts", model) if c in wanted]
         df = batches.read_mart(conn, model, columns)
-    return runner.validate(suite_name, df)
+    return runner.validate(suite_name, df, build_docs=build_docs)
 
 
 __all__ = [

@@ -806,6 +806,24 @@ def is_row_wise(suite: dict) -> bool:
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
+def tally_columns(suite: dict) -> list[str] | None:
+    """The columns by whose values alone ``suite`` judges each row, when it can be validated
+    on a tally of the batch (``batches.read_tally``): every expectation row-wise, none with
+    ``mostly`` (a share of rows) or a row condition. None when it cannot."""
+    if not is_row_wise(suite):
+        return None
+    columns: list[str] = []
+    for expectation in suite.get("expectations", []):
+        kwargs = expectation.get("kwargs", {})
+        if "mostly" in kwargs or "row_condition" in kwargs:
+            return None
+        if expectation["type"] == "expect_table_columns_to_match_set":
+            continue
+        columns += [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)]
+        columns += list(kwargs.get("column_list") or [])
+    return list(dict.fromkeys(columns))
+
+
 def _condition_column(condition: object) -> str | None:
     """The column a row condition of :func:`_where` reads (None: another kind of condition)."""
     if isinstance(condition, dict) and condition.get("type") == "comparison":
