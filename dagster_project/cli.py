@@ -145,6 +145,7 @@ def _run_locked(
     t0 = time.monotonic()
     started_at = time.time()
     from dagster_project.definitions import build_defs
+    from dagster_project.defs.quality.checks import render_data_docs
     from dagster_project.keys import BOARD_KEY, PUBLISHED_KEY
     from dagster_project.period_close import REOPEN_TAG
 
@@ -197,7 +198,8 @@ def _run_locked(
         )
         if not run_report.materialized(result, PUBLISHED_KEY):
             # The board step (which writes it after a publish) did not run: the quality page
-            # shows why this run was blocked.
+            # shows why this run was blocked, beside the GX Data Docs of the checks that ran.
+            render_data_docs(paths, result.run_id)
             run_report.write_blocked_quality_page(instance, result.run_id, paths)
     elapsed = time.monotonic() - t0
     if result.success and fp is not None:

@@ -9,6 +9,7 @@ Slow: the nightly run publishes the static site as ``published/docs/index.html``
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,9 @@ def test_nightly_run_publishes_the_static_docs_site(published_home):  # noqa: F8
     assert "exposure.quotaboard.company_board" in page
     # The catalog (what dbt found in the working database) is inlined too.
     assert '"metadata": {"type": "BASE TABLE", "schema": "marts", "name": "mart_team_board"' in page
+    # The compiled SQL of every model and test comes from the build's manifest (docs
+    # generate --no-compile does not compile the project again).
+    assert len(re.findall(r'"compiled": ?true', page)) >= 74
 
 
 def test_catalogue_fingerprint_follows_definitions_and_columns_not_rows(tmp_path):
@@ -189,3 +193,21 @@ def test_catalogue_fingerprint_follows_definitions_and_columns_not_rows(tmp_path
     model = next((project / "models" / "marts").glob("*.sql"))
     model.write_text(model.read_text() + "\n-- edited\n")
     assert catalogue_fingerprint(db, project) not in {first, with_column}
+
+
+@pytest.mark.slow
+def test_gx_data_docs_hold_every_validation_of_the_run(published_home):  # noqa: F811
+    """Rule: GX's Data Docs are rendered once per run (by the board step, not by every check),
+    and still hold a page for each validation of the run: every landing suite with its
+    freshness suite, and every mart suite."""
+    from dagster_project.defs.quality.checks import RAW_TABLES
+    from dagster_project.quality.suites import MART_MODELS
+
+    validations = published_home / "published" / "quality" / "gx" / "validations"
+    pages = sorted(validations.rglob("*.html"))
+    suites = [p.relative_to(validations).parts[0] for p in pages]
+    assert sorted(set(suites)) == sorted(
+        {"freshness", *(f"landing_{t}" for t in RAW_TABLES), *(f"mart_{m}" for m in MART_MODELS)}
+    )
+    assert suites.count("freshness") == len(RAW_TABLES)
+    assert len(pages) == 2 * len(RAW_TABLES) + len(MART_MODELS)

@@ -22,6 +22,8 @@ from dagster_project.quality.report_page import checks_from_instance, write_qual
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_yaml
 
+from .quality.checks import render_data_docs
+
 
 def board_show_people(paths: QuotaboardPaths) -> bool:
     """``board_show_people`` of ``<config>/settings.yml`` (default true, as in the contract)."""
@@ -44,8 +46,10 @@ def build_run_id(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
 
 
 def write_run_quality_page(context: dg.AssetExecutionContext, paths: QuotaboardPaths, as_of):
-    """The quality report of this run; a failure is logged, never fails the board."""
+    """The quality report of this run (and its GX Data Docs); a failure is logged, never fails
+    the board."""
     try:
+        render_data_docs(paths, context.run.run_id)
         source = build_run_id(context.instance, context.run)
         guards = checks_from_instance(context.instance, source)
         page = write_quality_page(

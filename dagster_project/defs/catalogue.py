@@ -1,7 +1,8 @@
 """``published/docs``: the dbt docs site as the metric catalogue, one static page.
 
 After the publish, ``dbt docs generate --static`` runs against the working database (as_of and
-memory limit as the dbt build had them) into ``<home>/dbt/docs-target``, and its
+memory limit as the dbt build had them) into ``<home>/dbt/docs-target``, from the build's
+manifest (its compiled SQL; ``--no-compile``: the project is not compiled twice), and its
 ``static_index.html`` (manifest and catalog inlined: it opens from disk, no server) replaces
 ``<home>/published/docs/index.html`` (``QuotaboardPaths.docs_page``) by a temp file + rename
 (``dagster_project.atomic``), like every published file.
@@ -36,11 +37,10 @@ from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_warehouse
 
 from .transform.assets import _environ
-from .transform.project import DBT_PROJECT_DIR
+from .transform.project import DBT_PROJECT_DIR, NOT_PROJECT_DIRS
 
 STATIC_PAGE = "static_index.html"
 FINGERPRINT_FILE = "catalogue.fingerprint"
-_NOT_PROJECT_FILES = {"target", "logs", "dbt_packages", ".user.yml"}
 
 
 def catalogue_fingerprint(warehouse_path: Path, project_dir: Path = DBT_PROJECT_DIR) -> str:
@@ -49,7 +49,9 @@ def catalogue_fingerprint(warehouse_path: Path, project_dir: Path = DBT_PROJECT_
     digest = hashlib.sha256(f"dbt-core {metadata.version('dbt-core')}\n".encode())
     for path in sorted(project_dir.rglob("*")):
         rel = path.relative_to(project_dir)
-        if not path.is_file() or rel.parts[0] in _NOT_PROJECT_FILES:
+        if not path.is_file() or rel.parts[0] in NOT_PROJECT_DIRS:
+            continue
+        if any(part.startswith(".") for part in rel.parts):  # .user.yml, editors' files
             continue
         digest.update(f"{rel.as_posix()}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -65,15 +67,23 @@ def catalogue_fingerprint(warehouse_path: Path, project_dir: Path = DBT_PROJECT_
     return digest.hexdigest()
 
 
-def docs_target_path(paths: QuotaboardPaths) -> Path:
-    """dbt's target folder for the docs of this home (apart from the build's artifacts)."""
+def docs_target_path(paths: QuotaboardPaths) -> tuple[Path, bool]:
+    """dbt's target folder for the docs of this home (apart from the build's artifacts), and
+    whether the build's manifest was copied into it.
+
+    Same project, profile and vars as the build: its partial parse saves a full parse, and its
+    ``manifest.json`` already holds every built node's compiled SQL, so ``docs generate`` can
+    skip compiling the project again (``--no-compile``: a quarter of the time)."""
     target = paths.home / "dbt" / "docs-target"
     target.mkdir(parents=True, exist_ok=True)
-    build_parse = paths.home / "dbt" / "target" / "partial_parse.msgpack"
-    # Same project, profile and vars as the build: its partial parse saves a full parse.
-    if build_parse.exists():
-        shutil.copyfile(build_parse, target / "partial_parse.msgpack")
-    return target
+    build = paths.home / "dbt" / "target"
+    if (build / "partial_parse.msgpack").exists():
+        shutil.copyfile(build / "partial_parse.msgpack", target / "partial_parse.msgpack")
+    (target / "manifest.json").unlink(missing_ok=True)
+    if not (build / "manifest.json").exists():
+        return target, False
+    shutil.copyfile(build / "manifest.json", target / "manifest.json")
+    return target, True
 
 
 @dg.asset(
@@ -104,14 +114,15 @@ def metric_catalogue(
             }
         )
     memory_limit = settings_from_warehouse(paths.warehouse_path).get("duckdb_memory_limit") or ""
-    target = docs_target_path(paths)
+    target, built_manifest = docs_target_path(paths)
     kept.unlink(missing_ok=True)
     with _environ(
         QUOTABOARD_WAREHOUSE_PATH=str(paths.warehouse_path),
         QUOTABOARD_DUCKDB_MEMORY_LIMIT=str(memory_limit),
     ):
+        no_compile = ["--no-compile"] if built_manifest else []
         dbt.cli(
-            ["docs", "generate", "--static", "--vars", json.dumps({"as_of": as_of})],
+            ["docs", "generate", "--static", *no_compile, "--vars", json.dumps({"as_of": as_of})],
             target_path=target,
         ).wait()
     page = target / STATIC_PAGE

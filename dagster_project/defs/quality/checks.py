@@ -62,6 +62,27 @@ def runner_for(paths: QuotaboardPaths, run_id: str) -> QualityRunner:
         return _runners[key]
 
 
+def render_data_docs(paths: QuotaboardPaths, run_id: str) -> str:
+    """Render the GX Data Docs of the run's validations so far into
+    ``published/quality/gx/`` (path of its ``index.html``, "" when none or rendering failed).
+
+    Rendering costs most of a check's time (GX compiles its page templates on every build),
+    so a check renders only when it blocks the run; the others are rendered once, by the
+    board step after the publish (``defs/board.py``) or, when the run stopped before it, by
+    ``quotaboard run`` with the blocked run's quality page (``cli.py``)."""
+    with _runners_lock:
+        runner = _runners.get((str(docs_dir_for(paths.home)), run_id))
+    return runner.build_docs() if runner is not None else ""
+
+
+def _docs_path(runner: QualityRunner, guard: GuardResult) -> str:
+    """Where the check's Data Docs are: rendered now when the guard blocks the run (nothing
+    after it renders them), else where :func:`render_data_docs` puts them."""
+    if guard.severity == "ERROR":
+        return runner.build_docs()
+    return str(runner.docs_dir / "index.html")
+
+
 # -- the run's batch -------------------------------------------------------------------------
 def batch_since(context: dg.AssetCheckExecutionContext) -> datetime | None:
     """Rows loaded after the last successful publish are the batch not yet audited (this run's
@@ -153,7 +174,8 @@ def build_landing_check(table: str, key: dg.AssetKey) -> dg.AssetChecksDefinitio
         if not warehouse.exists():
             return _error_result(f"working database {warehouse} does not exist", extra)
         runner = runner_for(paths, context.run.run_id)
-        guard = validate_landing(runner, warehouse, table, as_of, since)
+        guard = validate_landing(runner, warehouse, table, as_of, since, build_docs=False)
+        guard.data_docs = _docs_path(runner, guard)
         _log(context, guard)
         return to_check_result(guard, extra)
 
@@ -174,7 +196,8 @@ def build_mart_check(model: str, key: dg.AssetKey) -> dg.AssetChecksDefinition:
         if not warehouse.exists():
             return _error_result(f"working database {warehouse} does not exist")
         runner = runner_for(paths, context.run.run_id)
-        guard = validate_mart(runner, warehouse, model)
+        guard = validate_mart(runner, warehouse, model, build_docs=False)
+        guard.data_docs = _docs_path(runner, guard)
         _log(context, guard)
         return to_check_result(guard)
 

@@ -37,14 +37,16 @@ def _dbt_executable() -> str:
 
 
 DBT_EXECUTABLE = _dbt_executable()
-_IGNORED_DIRS = {"target", "logs", "dbt_packages"}
+# Folders of the dbt project that hold no project file (dbt's output, packages); files and
+# folders whose name starts with "." are not project files either.
+NOT_PROJECT_DIRS = {"target", "logs", "dbt_packages"}
 
 
 def _newest_source_mtime(project_dir: Path) -> float:
     """Newest modification time of any file (or folder) of the project, outside its outputs."""
     newest = 0.0
     for dirpath, dirnames, filenames in os.walk(project_dir):
-        dirnames[:] = [d for d in dirnames if d not in _IGNORED_DIRS and not d.startswith(".")]
+        dirnames[:] = [d for d in dirnames if d not in NOT_PROJECT_DIRS and not d.startswith(".")]
         newest = max(newest, Path(dirpath).stat().st_mtime)
         for f in filenames:
             if not f.startswith("."):
