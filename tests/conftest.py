@@ -31,3 +31,32 @@ def sample_company(tmp_path_factory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("company")
     generate(out, scale=1, seed=42)
     return out / "landing", out / "config"
+
+
+@pytest.fixture
+def registry_with_demo_requests(tmp_path):
+    """A factory: the path of a copy of ``dbt_project.yml`` whose metric registry adds the team
+    metric ``demo_requests`` (product teams, rule ``demo_request``, documented by the docs
+    block ``metric_demo_requests``) with the given aggregation. Tests patch the ``registry``
+    of the module they check to ``metric_registry.load_registry(<that path>)``."""
+    import yaml
+
+    from dagster_project import metric_registry
+
+    def make(aggregation: str = "distinct_count") -> Path:
+        project = yaml.safe_load(metric_registry.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
+        project["vars"]["metrics"]["demo_requests"] = {
+            "label": "Demo requests",
+            "unit": "count",
+            "aggregation": aggregation,
+            "assignee_types": ["team"],
+            "functions": ["product"],
+            "rules": ["demo_request"],
+            "team_rollup": False,
+            "definition": "metric_demo_requests",
+        }
+        changed = tmp_path / "dbt_project.yml"
+        changed.write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+        return changed
+
+    return make

@@ -51,20 +51,10 @@ def test_every_mart_column_is_documented():
                 assert f"| `{column['name']}` |" in body, (model["name"], column["name"])
 
 
-def test_a_metric_added_to_the_registry_and_a_changed_block_are_regenerated(tmp_path, monkeypatch):
-    project = yaml.safe_load(metric_registry.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
-    project["vars"]["metrics"]["demo_requests"] = {
-        "label": "Demo requests",
-        "unit": "count",
-        "aggregation": "distinct_count",
-        "assignee_types": ["team"],
-        "functions": ["product"],
-        "rules": ["demo_request"],
-        "team_rollup": False,
-        "definition": "metric_demo_requests",
-    }
-    changed = tmp_path / "dbt_project.yml"
-    changed.write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+def test_a_metric_added_to_the_registry_and_a_changed_block_are_regenerated(
+    tmp_path, monkeypatch, registry_with_demo_requests
+):
+    changed = registry_with_demo_requests()
     monkeypatch.setattr(metric_docs, "registry", lambda: metric_registry.load_registry(changed))
     models = tmp_path / "models"
     shutil.copytree(metric_docs.MODELS_DIR, models)

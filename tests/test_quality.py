@@ -17,7 +17,6 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-import yaml
 
 from dagster_project import metric_registry
 from dagster_project.ingest.schema import create_empty_tables
@@ -419,7 +418,9 @@ def _value_pairs(suite_name: str, column_a: str, column_b: str) -> list:
     return exp["kwargs"]["value_pairs_set"]
 
 
-def test_mart_suites_take_metrics_units_and_rules_from_the_registry(tmp_path, monkeypatch):
+def test_mart_suites_take_metrics_units_and_rules_from_the_registry(
+    tmp_path, monkeypatch, registry_with_demo_requests
+):
     """Issue 17: the suites spell no metric, unit or rule out; a metric added to the registry
     is accepted by the next generation of the suites, with its unit, assignee types and rules."""
     names = list(metric_registry.metric_names())
@@ -431,19 +432,7 @@ def test_mart_suites_take_metrics_units_and_rules_from_the_registry(tmp_path, mo
         [m, metric_registry.unit_of(m)] for m in names
     ]
 
-    project = yaml.safe_load(metric_registry.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
-    project["vars"]["metrics"]["demo_requests"] = {
-        "label": "Demo requests",
-        "unit": "count",
-        "aggregation": "sum",
-        "assignee_types": ["team"],
-        "functions": ["product"],
-        "rules": ["demo_request"],
-        "team_rollup": False,
-        "definition": "metric_demo_requests",
-    }
-    changed = tmp_path / "dbt_project.yml"
-    changed.write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+    changed = registry_with_demo_requests("sum")
     monkeypatch.setattr(metric_registry, "registry", lambda: metric_registry.load_registry(changed))
     assert "demo_requests" in _value_set("mart_fct_quota_credits", "metric")
     assert _value_set("mart_fct_quota_credits", "rule")[-2:] == [

@@ -290,20 +290,10 @@ def test_no_per_metric_metric_is_written_by_hand():
             )
 
 
-def test_a_metric_added_to_the_registry_gets_its_semantic_metrics(tmp_path, monkeypatch):
-    project = yaml.safe_load(metric_registry.DBT_PROJECT_FILE.read_text(encoding="utf-8"))
-    project["vars"]["metrics"]["demo_requests"] = {
-        "label": "Demo requests",
-        "unit": "count",
-        "aggregation": "distinct_count",
-        "assignee_types": ["team"],
-        "functions": ["product"],
-        "rules": ["demo_request"],
-        "team_rollup": False,
-        "definition": "metric_demo_requests",
-    }
-    changed = tmp_path / "dbt_project.yml"
-    changed.write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
+def test_a_metric_added_to_the_registry_gets_its_semantic_metrics(
+    tmp_path, monkeypatch, registry_with_demo_requests
+):
+    changed = registry_with_demo_requests()
     monkeypatch.setattr(semantic_layer, "registry", lambda: metric_registry.load_registry(changed))
     out = tmp_path / "sem_metrics_by_metric.yml"
     semantic_layer.write(out)
