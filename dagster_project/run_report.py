@@ -4,7 +4,8 @@
   (step started, ok or FAILED with its time, assets and checks; skipped steps).
 * Reading the run's event log (a ``dg.ExecuteInProcessResult``): :func:`materialized` (was an
   asset materialized), :func:`failure_messages` (what the failing steps say, without
-  tracebacks), :func:`failed_guards` (the checks that failed, blocking and warning).
+  tracebacks), :func:`failed_guards` (the checks that failed, blocking and warning),
+  :func:`load_warnings` (what the loaders warn about the landing files, e.g. a repeated header).
 * :func:`summary`: after a publish, the landing files and rows, the as_of, each kind of quota
   carrier's fiscal-year attainment, the exceptions by reason and where the published files are
   (read from the working database's manifest and the published file, read-only).
@@ -149,6 +150,20 @@ def failure_messages(result) -> list[str]:
     if not messages and run_failure:
         messages.append(run_failure)
     return messages
+
+
+def load_warnings(result) -> list[str]:
+    """The ``warnings`` metadata of the run's materializations (a loader's one line per landing
+    file it warns about, such as a repeated header line), each once, in event order."""
+    seen: list[str] = []
+    for event in result.all_events:
+        if event.event_type_value != "ASSET_MATERIALIZATION":
+            continue
+        meta = event.step_materialization_data.materialization.metadata or {}
+        for text in _json_metadata(meta.get("warnings")) or []:
+            if isinstance(text, str) and text not in seen:
+                seen.append(text)
+    return seen
 
 
 def failed_guards(result) -> tuple[list[str], list[str]]:
@@ -370,7 +385,9 @@ def report(
     True when the marts were published (the asset ``published_key`` was materialized: a step
     that failed after the publish, the board or the docs, is reported as a warning)."""
     run_id = result.run_id
-    blocking, warnings_ = failed_guards(result)
+    blocking, guard_warnings = failed_guards(result)
+    # The loaders' warnings first: they explain guards that fail because of them.
+    warnings_ = [*load_warnings(result), *guard_warnings]
     if not materialized(result, published_key):
         out("")
         err(f"FAILED after {elapsed:.1f}s (run {run_id}): nothing was published.")

@@ -171,6 +171,77 @@ def test_line_numbers_skip_blank_lines_and_rejects(conn, landing):
     assert rows(conn, "select _source_line from raw.rejected_rows") == [(4,)]
 
 
+def test_a_repeated_header_line_loads_keeps_its_rows_and_is_one_note_per_file(conn, landing):
+    row = "o{n},a1,u1,100,2026-02-01,Closed Won,true,true,2026-01-01,2026-02-01"
+    shouted = ",".join(f" {h.upper()} " for h in OPP_HEADER.split(","))
+    near_miss = "Id,AccountId,OwnerId,Amount,CloseDate,StageName,IsClosed,IsWon,CreatedDate,x"
+    write(
+        landing / "crm" / "Opportunity" / "2026-02-01.csv",
+        "\n".join([OPP_HEADER, row.format(n=1), shouted, row.format(n=2), near_miss]) + "\n",
+    )
+    # joined by `cat`: the second file's byte order mark stays before its header
+    joined = [OPP_HEADER, row.format(n=3), OPP_HEADER, "", "\ufeff" + OPP_HEADER, row.format(n=4)]
+    write(landing / "crm" / "Opportunity" / "2026-02-02.csv", "\n".join(joined) + "\n")
+    stats = load_crm(conn, landing)
+
+    # every line is a row as before: the header lines' values are left to the invalid_value rule
+    assert rows(
+        conn,
+        "select _source_file, _source_line, id, amount from raw.opportunity "
+        "order by _source_file, _source_line",
+    ) == [
+        ("crm/Opportunity/2026-02-01.csv", 2, "o1", "100"),
+        ("crm/Opportunity/2026-02-01.csv", 3, " ID ", " AMOUNT "),
+        ("crm/Opportunity/2026-02-01.csv", 4, "o2", "100"),
+        ("crm/Opportunity/2026-02-01.csv", 5, "Id", "Amount"),
+        ("crm/Opportunity/2026-02-02.csv", 2, "o3", "100"),
+        ("crm/Opportunity/2026-02-02.csv", 3, "Id", "Amount"),
+        ("crm/Opportunity/2026-02-02.csv", 5, "\ufeffId", "Amount"),
+        ("crm/Opportunity/2026-02-02.csv", 6, "o4", "100"),
+    ]
+    assert stats["Opportunity"].rows_loaded == 8
+    assert rows(conn, "select count(*) from raw.rejected_rows") == [(0,)]
+    # one note per file, naming its lines (line 5 of the first file has one field of its own)
+    notes = [
+        "crm/Opportunity/2026-02-01.csv: line 3 repeats the header (two files joined?); "
+        "its values become invalid_value exceptions",
+        "crm/Opportunity/2026-02-02.csv: lines 3, 5 repeat the header (two files joined?); "
+        "their values become invalid_value exceptions",
+    ]
+    assert stats["Opportunity"].notes == notes
+    assert stats["Opportunity"].warnings == notes
+    assert all(not st.warnings for obj, st in stats.items() if obj != "Opportunity")
+
+
+def test_a_repeated_header_is_one_warning_line_of_the_run(tmp_path, landing):
+    import dagster as dg
+    from test_config import make_config
+
+    from dagster_project.defs.config import config_tables
+    from dagster_project.defs.extract.crm import crm_raw_tables
+    from dagster_project.resources import QuotaboardPaths
+    from dagster_project.run_report import load_warnings
+
+    write(landing / "crm" / "account.csv", ACCOUNT + "a2,Beta,2026-01-01\n" + ACCOUNT)
+    paths = QuotaboardPaths(
+        landing_dir=str(landing),
+        config_dir=str(make_config(tmp_path / "config")),
+        home_dir=str(tmp_path / "home"),
+    )
+    result = dg.materialize([config_tables, crm_raw_tables], resources={"paths": paths})
+    note = (
+        "crm/account.csv: line 4 repeats the header (two files joined?); its values become "
+        "invalid_value exceptions"
+    )
+    assert load_warnings(result) == [note]
+    mats = {
+        m.materialization.asset_key.to_user_string(): m.materialization.metadata
+        for m in result.get_asset_materialization_events()
+    }
+    assert mats["raw/account"]["warnings"].value == [note]
+    assert "warnings" not in mats["raw/opportunity"]
+
+
 def test_incremental_loading(conn, landing):
     first = load_crm(conn, landing)
     assert sum(s.files_loaded for s in first.values()) == 3

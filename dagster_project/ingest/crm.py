@@ -24,6 +24,12 @@ Malformed lines (wrong number of fields, an unterminated quote, invalid UTF-8) a
 crash nor silently dropped: ``read_csv(store_rejects=true)`` sets them aside and they land in
 ``raw.rejected_rows`` (object, file, line, raw text, error).
 
+A line that repeats the header (every field equal to its column's header, ignoring case and
+surrounding spaces: two exports joined into one file) is loaded like any other row, so its values
+become ``invalid_value`` exceptions downstream; the load also says so once per file, in the
+object's ``notes`` and ``warnings`` (``quotaboard run`` prints it as a ``warning:`` line):
+``crm/Opportunity/x.csv: line 9 repeats the header (two files joined?); ...``.
+
 Line numbers (``_source_line``): the header is line 1, the first data row line 2. They are
 physical line numbers, blank lines included. In a file whose quoted values contain line
 breaks they are *record* numbers + 1 (a record spanning two lines counts once), as DuckDB
@@ -36,7 +42,7 @@ import csv
 import io
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -82,6 +88,14 @@ REJECTED = f'{RAW_SCHEMA}."{REJECTED_ROWS_TABLE}"'
 _STAGE = "_qb_crm_stage"
 _EXCL = "_qb_crm_excluded"
 _MAX_LINE_SIZE = 16 * 1024 * 1024
+
+
+@dataclass
+class CrmLoadStats(LoadStats):
+    """What the load did for one CRM object; ``warnings``: those of its ``notes`` that the run
+    output repeats as ``warning:`` lines (a file with a repeated header line)."""
+
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -249,10 +263,49 @@ def _blank_lines(path: Path) -> tuple[list[int], int]:
     return blanks, n_lines
 
 
+_MAX_LINES_NAMED = 10
+
+
+def repeated_header_note(rel: str, lines: list[int]) -> str:
+    """The one note about a file's lines that repeat its header (``lines``: sorted, not empty)."""
+    named = ", ".join(str(n) for n in lines[:_MAX_LINES_NAMED])
+    if len(lines) > _MAX_LINES_NAMED:
+        named += f", ... ({len(lines)} lines)"
+    if len(lines) == 1:
+        return (
+            f"{rel}: line {named} repeats the header (two files joined?); its values become "
+            "invalid_value exceptions"
+        )
+    return (
+        f"{rel}: lines {named} repeat the header (two files joined?); their values become "
+        "invalid_value exceptions"
+    )
+
+
+def _repeated_header_lines(
+    conn: duckdb.DuckDBPyConnection, cf: CrmFile, line_sql: str
+) -> list[int]:
+    """Lines of the staged file whose every field equals its own column's header (ignoring case
+    and surrounding spaces; an empty field matches an empty header; a byte order mark before the
+    first field, as ``cat`` leaves it, is ignored): one set-based query."""
+    values = [f"coalesce(n.c{i}, '')" for i in range(len(cf.header))]
+    values[0] = f"ltrim({values[0]}, chr(65279))"
+    same = " AND ".join(f"lower(trim({v})) = lower(trim(?))" for v in values)
+    return [
+        int(r[0])
+        for r in conn.execute(
+            f"SELECT {line_sql} AS line FROM (SELECT *, row_number() OVER (ORDER BY rowid) AS k "
+            f"FROM {_STAGE}) n WHERE {same} ORDER BY line",
+            list(cf.header),
+        ).fetchall()
+    ]
+
+
 def _load_file(
     conn: duckdb.DuckDBPyConnection, cf: CrmFile, loaded_at: datetime
-) -> tuple[int, int]:
-    """Insert one file's rows and rejects (inside the caller's transaction); (rows, rejects)."""
+) -> tuple[int, int, list[int]]:
+    """Insert one file's rows and rejects (inside the caller's transaction); (rows, rejects,
+    lines that repeat the header)."""
     table = CRM_OBJECTS[cf.object_name][0]
     rel = cf.file.rel
     positional = {f"c{i}": "VARCHAR" for i in range(len(cf.targets))}
@@ -302,6 +355,7 @@ def _load_file(
         f"AS k FROM {_STAGE}) n ORDER BY n.k",
         [rel, loaded_at],
     )
+    header_lines = _repeated_header_lines(conn, cf, line_sql)
     if rejects:
         target_of = {f"c{i}": t for i, t in enumerate(cf.targets)}
         insert_rows(
@@ -324,7 +378,7 @@ def _load_file(
     conn.execute(f"DROP TABLE IF EXISTS {_STAGE}")
     conn.execute(f"DROP TABLE IF EXISTS {_EXCL}")
     drop_rejects(conn)
-    return n_rows, len(rejects)
+    return n_rows, len(rejects), header_lines
 
 
 def load_crm(
@@ -332,7 +386,7 @@ def load_crm(
     landing: Path | str,
     loaded_at: datetime | None = None,
     promise_field: str | None = None,
-) -> dict[str, LoadStats]:
+) -> dict[str, CrmLoadStats]:
     """Load new and changed CRM files into ``raw.<object>`` (tables must exist:
     ``schema.create_empty_tables``). Returns stats per Salesforce object.
 
@@ -372,12 +426,12 @@ def load_crm(
     if errors:
         raise LandingError(errors)
 
-    stats: dict[str, LoadStats] = {}
+    stats: dict[str, CrmLoadStats] = {}
     conn.execute("BEGIN TRANSACTION")
     try:
         for obj, (todo, n_unchanged) in plans.items():
             table = CRM_OBJECTS[obj][0]
-            st = LoadStats(files_skipped=n_unchanged)
+            st = CrmLoadStats(files_skipped=n_unchanged)
             existing = {
                 r[0]
                 for r in conn.execute(
@@ -400,7 +454,9 @@ def load_crm(
                     f'DELETE FROM {RAW_SCHEMA}."{table}" WHERE _source_file = ?', [cf.file.rel]
                 )
                 conn.execute(f"DELETE FROM {REJECTED} WHERE _source_file = ?", [cf.file.rel])
-                n_rows, n_rej = _load_file(conn, cf, loaded_at)
+                n_rows, n_rej, header_lines = _load_file(conn, cf, loaded_at)
+                if header_lines:
+                    st.warnings.append(repeated_header_note(cf.file.rel, header_lines))
                 counts.append((cf.file, n_rows))
                 st.files_loaded += 1
                 st.rows_loaded += n_rows
@@ -414,6 +470,11 @@ def load_crm(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    for st in stats.values():
+        # Said by the run output (run_report.load_warnings), not on stderr as well.
+        st.notes.extend(st.warnings)
+        for w in st.warnings:
+            log.info(w)
     if stats:
         next(iter(stats.values())).notes.extend(notes)
     return stats

@@ -1,11 +1,15 @@
 """``raw/<object>`` (10 CRM objects) and ``raw/rejected_rows``: CRM landing files loaded
-incrementally into the raw schema (see ``dagster_project.ingest.crm``)."""
+incrementally into the raw schema (see ``dagster_project.ingest.crm``).
+
+An object's load warnings (a file that repeats its header line) are logged as warnings and
+recorded as its materialization's ``warnings`` metadata, which ``quotaboard run`` prints
+(``run_report.load_warnings``)."""
 
 import dagster as dg
 
 from dagster_project.defs.config import CONFIG_KEYS
 from dagster_project.defs.extract.salesforce import SALESFORCE_KEY
-from dagster_project.ingest.crm import load_crm
+from dagster_project.ingest.crm import CrmLoadStats, load_crm
 from dagster_project.ingest.files import LandingError
 from dagster_project.ingest.manifest import LoadStats
 from dagster_project.ingest.schema import CRM_OBJECTS, RAW_SCHEMA, REJECTED_ROWS_TABLE
@@ -58,14 +62,20 @@ def crm_raw_tables(context: dg.AssetExecutionContext, paths: QuotaboardPaths):
             f"SELECT object_name, count(*) FROM {RAW_SCHEMA}.{REJECTED_ROWS_TABLE} GROUP BY 1"
         ).fetchall()
     overall = LoadStats()
+    warned: list[str] = []
     for obj, key in CRM_KEYS.items():
-        st = stats.get(obj, LoadStats())
+        st = stats.get(obj, CrmLoadStats())
         overall.add(st)
-        yield dg.MaterializeResult(
-            asset_key=key, metadata={**st.as_metadata(), "rows_total": totals[obj]}
-        )
+        warned += st.warnings
+        metadata = {**st.as_metadata(), "rows_total": totals[obj]}
+        if st.warnings:
+            metadata["warnings"] = dg.MetadataValue.json(st.warnings)
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     for note in overall.notes:
-        context.log.info(note)
+        if note in warned:
+            context.log.warning(note)
+        else:
+            context.log.info(note)
     yield dg.MaterializeResult(
         asset_key=REJECTED_ROWS_KEY,
         metadata={
