@@ -239,7 +239,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
-    """``dagster dev`` (webserver + daemon) on ``<home>/dagster`` until stopped (``dev.py``)."""
+    """``dg dev`` (webserver + daemon) on ``<home>/dagster`` until stopped (``dev.py``)."""
     from dagster_project.dev import (
         dagster_dev_command,
         dev_environment,
@@ -267,9 +267,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     _out(f"  instance {yaml_path}" + (" (written)" if written else " (kept as it is)"))
     _out(f"  UI on http://{args.host}:{args.port}  (stop with Ctrl-C)")
     if not Path(cmd[0]).exists():
-        _err("error: the dagster command is not installed in this environment")
+        _err("error: the dg command (dagster-dg-cli) is not installed in this environment")
         return EXIT_FAILED
-    # `dagster dev` as a child: SIGINT/SIGTERM are forwarded to it and waited for (dev.run_dev).
+    # `dg dev` as a child: SIGINT/SIGTERM are forwarded to it and waited for (dev.run_dev).
     return run_dev(cmd, env, say=_out)
 
 

@@ -17,14 +17,15 @@ The file is Quotaboard's while its first line is :data:`MANAGED_MARKER`: it is r
 the settings change. Remove that line to manage the file yourself (e.g. for PostgreSQL); it is
 then never touched.
 
-``quotaboard dev`` runs ``dagster dev`` as a child in its own process group (:func:`run_dev`):
-SIGINT (Ctrl-C) or SIGTERM (systemd, ``kill``) is forwarded to it once, ``dagster dev`` stops
-the webserver, the daemon and the code servers, and whatever is left of its process group
+``quotaboard dev`` runs ``dg dev`` (package dagster-dg-cli; it supersedes ``dagster dev``) as a
+child in its own process group (:func:`run_dev`), on the module ``dagster_project.definitions``
+(``-m``: the code location keeps that name, so the schedules' and sensors' stored state stays
+theirs). SIGINT (Ctrl-C) or SIGTERM (systemd, ``kill``) is forwarded to it once, ``dg dev``
+stops the webserver, the daemon and the code servers, and whatever is left of its process group
 after :data:`STOP_TIMEOUT_SECONDS` is killed. The signal dispositions are reset to the default
 first: a process started in the background from a script inherits SIGINT *ignored*, and
-``dagster dev`` maps SIGTERM onto whatever SIGINT does, so it would otherwise ignore both.
-``dagster dev`` prints that it is superseded by ``dg dev``; ``dg`` (package dagster-dg-cli) is
-not a dependency of this project, so ``dagster dev`` stays.
+``dg dev`` (like ``dagster dev`` before it) maps SIGTERM onto whatever SIGINT does, so it would
+otherwise ignore both.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from dagster_project.keys import WRITER_TAG
 MANAGED_MARKER = "# Managed by quotaboard: delete this line to edit this file by hand."
 DEFAULT_MAX_CONCURRENT_RUNS = 1
 DEFAULT_DEV_LOCK_TIMEOUT_SECONDS = "60"
-# dagster dev waits up to 60 s for each of the webserver and the daemon; then a little more.
+# dg dev waits up to 60 s for each of the webserver and the daemon; then a little more.
 STOP_TIMEOUT_SECONDS = 150.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -112,10 +113,9 @@ def dev_environment(
 
 
 def dagster_dev_command(host: str, port: int) -> list[str]:
-    """``dagster dev``: webserver and daemon (and the code server) as one process tree."""
-    dagster = Path(sys.executable).parent / "dagster"
+    """``dg dev``: webserver and daemon (and the code server) as one process tree."""
     return [
-        str(dagster),
+        str(Path(sys.executable).parent / "dg"),
         "dev",
         "-m",
         "dagster_project.definitions",
@@ -130,7 +130,7 @@ def reset_stop_signals() -> None:
     """SIGINT and SIGTERM back to their default dispositions.
 
     A shell starts a background job of a script with SIGINT ignored, and an ignored signal stays
-    ignored across ``exec``: Python then installs no KeyboardInterrupt handler, and ``dagster dev``
+    ignored across ``exec``: Python then installs no KeyboardInterrupt handler, and ``dg dev``
     (which gives SIGTERM SIGINT's handler) would ignore both signals."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
@@ -171,7 +171,7 @@ def run_dev(
     stop_timeout: float = STOP_TIMEOUT_SECONDS,
     say: Callable[[str], None] = print,
 ) -> int:
-    """Run ``cmd`` (``dagster dev``) until it ends or a stop signal arrives; its exit status.
+    """Run ``cmd`` (``dg dev``) until it ends or a stop signal arrives; its exit status.
 
     The child runs in its own process group, so a terminal's Ctrl-C reaches it once (through
     this process) rather than twice. The first SIGINT or SIGTERM is forwarded as it came; a
@@ -228,9 +228,9 @@ def run_dev(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if received:
-        # Stopped as asked. (Interrupted while it starts, `dagster dev` aborts with status 1,
+        # Stopped as asked. (Interrupted while it starts, `dg dev` aborts with status 1,
         # and the rest of its process group was ended above.)
         if code != 0:
-            say(f"quotaboard dev: dagster dev ended with status {code}")
+            say(f"quotaboard dev: dg dev ended with status {code}")
         return 0
     return code if code >= 0 else 128 - code

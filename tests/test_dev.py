@@ -18,7 +18,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from dagster_project.dev import MANAGED_MARKER, dev_environment, ensure_instance_yaml
+from dagster_project.dev import (
+    MANAGED_MARKER,
+    dagster_dev_command,
+    dev_environment,
+    ensure_instance_yaml,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +76,29 @@ def test_dev_rejects_a_missing_folder(tmp_path, capsys):
     code = cli.main(["dev", "--home", str(tmp_path), "--landing", str(tmp_path / "nope")])
     assert code == 2
     assert f"the landing folder {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+
+
+def test_dev_runs_dg_dev_not_the_superseded_dagster_dev(tmp_path):
+    """Rule (issue 22): `quotaboard dev` runs Dagster's current command, `dg dev`, on the
+    module `dagster_project.definitions` (the code location keeps its name), and it starts
+    without the supersession warning `dagster dev` prints."""
+    cmd = dagster_dev_command("127.0.0.1", 3000)
+    assert Path(cmd[0]).name == "dg" and Path(cmd[0]).exists()
+    assert cmd[1:] == [
+        "dev",
+        "-m",
+        "dagster_project.definitions",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "3000",
+    ]
+    # Installed with the project and answering; the slow test
+    # test_quotaboard_dev_serves_the_ui_and_stops_cleanly starts the UI with it.
+    done = subprocess.run([cmd[0], "dev", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Start a local instance of Dagster" in done.stdout
+    assert "superseded" not in done.stdout + done.stderr
 
 
 def _free_port() -> int:
@@ -171,7 +199,9 @@ def test_quotaboard_dev_serves_the_ui_and_stops_cleanly(sample_company, tmp_path
             log.close()
     assert stopped_by_signal
     assert not leftover, "processes of quotaboard dev outlived it"
-    assert "Dagster services shut down." in (tmp_path / "dev.log").read_text()
+    text = (tmp_path / "dev.log").read_text()
+    assert "Dagster services shut down." in text
+    assert "superseded" not in text  # dg dev, not the superseded dagster dev
 
 
 def test_instance_only_writes_the_yaml_and_exits(tmp_path, capsys):
@@ -312,7 +342,7 @@ def test_dev_kills_a_child_that_does_not_stop(tmp_path):
             os.kill(pid, signal.SIGKILL)
     output = proc.stdout.read()
     assert code == 0, output  # stopped as asked
-    assert f"dagster dev ended with status {-signal.SIGKILL}" in output
+    assert f"dg dev ended with status {-signal.SIGKILL}" in output
     assert leftover == []
 
 
