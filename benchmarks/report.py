@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from benchmarks.proctree import Measurement
 
 GB = 1024.0  # MiB per GiB
-STEP_LINE = re.compile(r"^\s+(?:ok|FAILED)\s+(\S+)\s+([0-9.]+)s\b")
+STEP_LINE = re.compile(r"^\s+(?:ok|warn|FAILED)\s+(\S+)\s+([0-9.]+)s\b")
 DEFS_LINE = re.compile(r"definitions loaded in ([0-9.]+)s")
 PUBLISHED_LINE = re.compile(r"published in ([0-9.]+)s")
 
