@@ -27,7 +27,7 @@ if str(REPO_ROOT) not in sys.path:
 from benchmarks.oneday import add_day, remove_added  # noqa: E402
 from benchmarks.plain import run_plain_pass  # noqa: E402
 from benchmarks.proctree import Measurement  # noqa: E402
-from benchmarks.report import GB, Series, targets  # noqa: E402
+from benchmarks.report import GB, Series, step_timings, targets  # noqa: E402
 
 TZ = "America/New_York"
 
@@ -220,3 +220,25 @@ def test_peak_memory_target_counts_failed_runs():
     assert by_name["peak memory < 3 GB"].value == pytest.approx(5_000.0 / GB)
     assert by_name["peak memory < 3 GB"].verdict.startswith("missed")
     assert by_name["full rebuild / plain pass <= 3"].value is None
+
+
+def test_step_times_are_read_from_every_kind_of_progress_line():
+    """Rule: the per-step table counts every step of the run's output, whatever its outcome
+    (`ok`, `warn` for a check with warnings, `FAILED`), and the start-up time."""
+    stdout = "\n".join(
+        [
+            "  definitions loaded in 5.2s",
+            "  ok  raw/messages  1.7s",
+            "  warn raw/messages_gx_landing  5.9s (1 check failed)",
+            "  .. dbt_models (dbt build: models, then their tests)",
+            "  warn dbt_models  57.7s (74 assets, 248 checks passed, 1 failed)",
+            "  FAILED published/docs  3.0s",
+        ]
+    )
+    assert step_timings(stdout) == {
+        "(start-up: imports, definitions)": 5.2,
+        "raw/messages": 1.7,
+        "raw/messages_gx_landing": 5.9,
+        "dbt_models": 57.7,
+        "published/docs": 3.0,
+    }
