@@ -350,6 +350,18 @@ def test_datasets_reflect_the_marts_columns(api, table):
             assert column["type_generic"] == STRING, column
 
 
+def _chart_data(session: requests.Session, base: str, dataset_id: int, queries: list) -> list:
+    """The results of ``queries`` on a dataset, as a chart asks for them (cache bypassed)."""
+    body = {
+        "datasource": {"id": dataset_id, "type": "table"},
+        "force": True,
+        "result_format": "json",
+        "result_type": "full",
+        "queries": queries,
+    }
+    return _check(session.post(f"{base}/api/v1/chart/data", json=body))["result"]
+
+
 def _metric(aggregate: str, column: str) -> dict:
     return {
         "expressionType": "SIMPLE",
@@ -392,53 +404,38 @@ def test_chart_data_equals_duckdb_on_the_published_file(api):
 
     period_filter = {"col": "fiscal_period", "op": "==", "val": period}
     start = time.monotonic()
-    attainment = _check(
-        session.post(
-            f"{base}/api/v1/chart/data",
-            json={
-                "datasource": {"id": datasets[ATTAINMENT], "type": "table"},
-                "force": True,
-                "result_format": "json",
-                "result_type": "full",
-                "queries": [
-                    {
-                        "columns": ["assignee_name", "metric"],
-                        "metrics": [_metric("SUM", "target"), _metric("SUM", "actual"), "count"],
-                        "filters": [
-                            period_filter,
-                            {"col": "assignee_type", "op": "==", "val": "team"},
-                        ],
-                        "orderby": [["assignee_name", True], ["metric", True]],
-                        "row_limit": 10000,
-                    },
-                    {"columns": [], "metrics": ["count"], "row_limit": 1},
-                ],
+    attainment = _chart_data(
+        session,
+        base,
+        datasets[ATTAINMENT],
+        [
+            {
+                "columns": ["assignee_name", "metric"],
+                "metrics": [_metric("SUM", "target"), _metric("SUM", "actual"), "count"],
+                "filters": [period_filter, {"col": "assignee_type", "op": "==", "val": "team"}],
+                "orderby": [["assignee_name", True], ["metric", True]],
+                "row_limit": 10000,
             },
-        )
-    )["result"]
-    board = _check(
-        session.post(
-            f"{base}/api/v1/chart/data",
-            json={
-                "datasource": {"id": datasets[TEAM_BOARD], "type": "table"},
-                "force": True,
-                "result_format": "json",
-                "result_type": "full",
-                "queries": [
-                    {
-                        "columns": ["team_name"],
-                        "metrics": [
-                            _metric("MAX", "weighted_attainment"),
-                            _metric("SUM", "quota_carriers"),
-                        ],
-                        "filters": [period_filter],
-                        "orderby": [["team_name", True]],
-                        "row_limit": 10000,
-                    }
+            {"columns": [], "metrics": ["count"], "row_limit": 1},
+        ],
+    )
+    board = _chart_data(
+        session,
+        base,
+        datasets[TEAM_BOARD],
+        [
+            {
+                "columns": ["team_name"],
+                "metrics": [
+                    _metric("MAX", "weighted_attainment"),
+                    _metric("SUM", "quota_carriers"),
                 ],
-            },
-        )
-    )["result"]
+                "filters": [period_filter],
+                "orderby": [["team_name", True]],
+                "row_limit": 10000,
+            }
+        ],
+    )
     TIMINGS["three chart data queries (REST API)"] = time.monotonic() - start
 
     assert all(q["status"] == "success" for q in attainment + board), attainment + board
