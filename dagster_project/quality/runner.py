@@ -31,6 +31,7 @@ from dagster_project.quality.suites import (
     FRESHNESS_SUITE,
     SUITES_DIR,
     WARN,
+    expectation_columns,
     landing_suite_name,
     load_suite,
     mart_suite_name,
@@ -202,7 +203,7 @@ def _weighed(res: dict, df: pd.DataFrame, weights: str, kwargs: dict) -> dict:
     unexpected = int(weight.loc[_index_rows(res.get("unexpected_index_list"))].sum())
     judged = int(weight.sum())
     if res.get("missing_count"):
-        named = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+        named = expectation_columns(kwargs)
         nulls = df[named].isna()
         both = kwargs.get("ignore_row_if", "both_values_are_missing") in (
             "both_values_are_missing",

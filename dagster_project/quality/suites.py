@@ -806,6 +806,14 @@ def is_row_wise(suite: dict) -> bool:
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
+def expectation_columns(kwargs: dict) -> list[str]:
+    """The columns an expectation names in its ``kwargs`` (``column``, ``column_A`` and
+    ``column_B``, ``column_list``), in that order; not the column of a row condition."""
+    return [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)] + list(
+        kwargs.get("column_list") or []
+    )
+
+
 def tally_columns(suite: dict) -> list[str] | None:
     """The columns by whose values alone ``suite`` judges each row, when it can be validated
     on a tally of the batch (``batches.read_tally``): every expectation row-wise, none with
@@ -819,8 +827,7 @@ def tally_columns(suite: dict) -> list[str] | None:
             return None
         if expectation["type"] == "expect_table_columns_to_match_set":
             continue
-        columns += [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)]
-        columns += list(kwargs.get("column_list") or [])
+        columns += expectation_columns(kwargs)
     return list(dict.fromkeys(columns))
 
 
@@ -839,8 +846,7 @@ def suite_columns(suite: dict) -> list[str] | None:
     columns: list[str] = []
     for expectation in suite.get("expectations", []):
         kwargs = expectation.get("kwargs", {})
-        named = [kwargs[k] for k in _COLUMN_KWARGS if kwargs.get(k)]
-        named += list(kwargs.get("column_list") or [])
+        named = expectation_columns(kwargs)
         if "row_condition" in kwargs:
             condition = _condition_column(kwargs["row_condition"])
             if condition is None:
