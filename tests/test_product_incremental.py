@@ -341,3 +341,75 @@ def test_incremental_run_without_new_lines_changes_nothing(base_warehouse):
     before = _snapshot(work)
     _dbt(work, target)
     assert _snapshot(work) == before
+
+
+def _typed_messages(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "select * from staging.base_product_usage__messages order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_typed_messages_mirror_raw_file_by_file(base_warehouse):
+    """Rule: the typed message table (base_product_usage__messages, incremental on DuckDB)
+    always equals typing raw.messages from scratch. The loader replaces a changed file's rows
+    as a whole: a file reloaded with other lines, a file reloaded with no lines at all, and a
+    new file must each leave the table as a full rebuild would, and a change of the company
+    time zone re-dates every row."""
+    root, base_db, target = base_warehouse
+    work = root / "mirror.duckdb"
+    shutil.copy(base_db, work)
+    reloaded, emptied = FILES[0], FILES[1]
+    con = duckdb.connect(str(work))
+    try:
+        before = con.execute(
+            "select count(*) filter (where _source_file = ?),"
+            " count(*) filter (where _source_file = ?) from raw.messages",
+            [reloaded, emptied],
+        ).fetchone()
+        assert before[0] > 0 and before[1] > 0, "the base batch must fill both files"
+        # What the loader does for a changed file: delete its rows, insert the new version.
+        con.execute("delete from raw.messages where _source_file in (?, ?)", [reloaded, emptied])
+    finally:
+        con.close()
+    new_lines = [
+        {
+            "type": "track",
+            "message_id": 900 + i,
+            "day": 20 + i,
+            "seconds": 3600 * (i + 1),
+            "offset": "Z",
+            "user": "u1",
+            "workspace": "w1",
+            "account": None,
+            "feature": "reports",
+            "event": "Feature Used",
+            "file": reloaded if i < 2 else "product_usage/2026-11-24.jsonl",
+        }
+        for i in range(3)
+    ]
+    _insert(work, _rows(new_lines, T1, 1))
+
+    _dbt(work, target)
+    incremental = _typed_messages(work)
+    files = {row[-3] for row in incremental}
+    assert emptied not in files, "rows of a file reloaded with no lines must go"
+    assert sum(row[-3] == reloaded for row in incremental) == 2
+    _dbt(work, target, "--full-refresh")
+    assert incremental == _typed_messages(work)
+
+    con = duckdb.connect(str(work))
+    try:
+        con.execute("update config.settings set timezone = 'Asia/Tokyo'")
+    finally:
+        con.close()
+    _dbt(work, target)
+    retimed = _typed_messages(work)
+    assert {row[4] for row in retimed} == {"Asia/Tokyo"}
+    assert retimed != incremental, "a later time zone moves some message dates"
+    _dbt(work, target, "--full-refresh")
+    assert retimed == _typed_messages(work)

@@ -18,3 +18,33 @@
         'file_format': 'parquet',
     }) }}
 {%- endmacro %}
+
+{#- Config of a table that mirrors a landing table file by file (every row carries
+    _source_file and _loaded_at; the loader replaces a changed file's rows as a whole).
+    DuckDB: incremental, delete+insert keyed on _source_file, so a run re-types only the files
+    loaded since the last build; a post-hook deletes the rows of files whose load is gone from
+    the landing table (a file reloaded with no rows, or removed), so the mirror never keeps a
+    stale row. Spark: a plain table, rebuilt on each run. The landing table is
+    source(source_name, table_name) (named, not passed: the hook renders it at run time).
+    Use: config(**file_mirror_config('s', 't')). -#}
+{% macro file_mirror_config(source_name, table_name) -%}
+    {{ return(adapter.dispatch('file_mirror_config', 'quotaboard')(source_name, table_name)) }}
+{%- endmacro %}
+
+{% macro default__file_mirror_config(source_name, table_name) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': '_source_file',
+        'on_schema_change': 'fail',
+        'post_hook': [
+            "delete from {{ this }} where not exists (select 1 from (select distinct _source_file, _loaded_at from "
+            ~ "{{ source('" ~ source_name ~ "', '" ~ table_name ~ "') }}) as loads where loads._source_file = {{ this }}._source_file"
+            ~ " and loads._loaded_at = {{ this }}._loaded_at)"
+        ],
+    }) }}
+{%- endmacro %}
+
+{% macro spark__file_mirror_config(source_name, table_name) -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}

@@ -315,6 +315,19 @@
 {% macro spark__cte_materialized() -%}
 {%- endmacro %}
 
+{#- `not materialized` for a CTE read more than once that DuckDB should not copy (each reader
+    scans the table under it with its own columns and filters); nothing elsewhere. -#}
+{% macro cte_not_materialized() -%}
+    {{ return(adapter.dispatch('cte_not_materialized', 'quotaboard')()) }}
+{%- endmacro %}
+
+{% macro default__cte_not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__cte_not_materialized() -%}
+{%- endmacro %}
+
 {#- A complete select: every column of relation `left` plus `value` of relation `right` as
     `value_alias`, taken from the right row with the same `key` and the greatest `right_time`
     <= the left row's `left_time` (an as-of left join; NULL when there is none). `right` must

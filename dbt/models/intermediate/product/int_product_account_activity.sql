@@ -1,3 +1,5 @@
+{{ config(materialized='view') }}
+
 -- The daily aggregate as a run sees it: dated on or before as_of, each workspace resolved to
 -- its account (NULL = unattributed). Same grain as int_product_events_daily; its empty-date
 -- markers (event_count 0) are skipped.

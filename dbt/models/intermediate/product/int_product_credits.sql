@@ -24,6 +24,41 @@ with ctx as (
     select * from {{ ref('stg_config__run_context') }}
 ),
 
+-- Import CTEs read only the columns each rule needs: the activity table holds one row per
+-- (date, workspace, feature, event, file), about one per event, with arrays.
+account_activity as {{ cte_materialized() }} (
+    select
+        account_id,
+        message_date,
+        feature
+    from {{ ref('int_product_account_activity') }}
+    where account_id is not null
+),
+
+install_activity as (
+    select
+        message_date,
+        account_id,
+        feature,
+        event,
+        install_message_ids
+    from {{ ref('int_product_account_activity') }}
+    where {{ array_length('install_message_ids') }} > 0
+),
+
+first_events_activity as (
+    select
+        account_id,
+        message_date,
+        first_events
+    from {{ ref('int_product_account_activity') }}
+    where account_id is not null
+),
+
+won as (
+    select * from {{ ref('int_opportunity_amounts') }}
+),
+
 plan_periods as (
     select distinct
         plans.assignee_id as team_id,
@@ -46,33 +81,39 @@ plan_teams as (
     from plan_periods
 ),
 
+-- A team's features with their ownership window [owned_from, owned_to) (open ends filled).
 team_features as (
     select distinct
         hierarchy.ancestor_team_id as team_id,
         ownership.feature,
-        ownership.valid_from,
-        ownership.valid_to
+        coalesce(ownership.valid_from, cast('0001-01-01' as date)) as owned_from,
+        coalesce(ownership.valid_to, cast('9999-12-31' as date)) as owned_to
     from {{ ref('stg_config__feature_ownership') }} as ownership
     inner join {{ ref('int_team_hierarchy') }} as hierarchy
         on ownership.team_id = hierarchy.team_id
 ),
 
-activity as (
-    select * from {{ ref('int_product_account_activity') }}
+-- active_account: an account's first message date in a period does not depend on the team,
+-- so it is found once per period (plan periods of different teams share their window).
+active_periods as (
+    select distinct
+        fiscal_period,
+        period_start,
+        window_end
+    from plan_periods
+    where metric = 'active_accounts'
 ),
 
-account_days as (
+account_period_firsts as (
     select
-        account_id,
-        message_date,
-        feature
-    from activity
-    where account_id is not null
-    group by all
-),
-
-won as (
-    select * from {{ ref('int_opportunity_amounts') }}
+        active_periods.fiscal_period,
+        account_activity.account_id,
+        min(account_activity.message_date) as credit_date
+    from active_periods
+    inner join account_activity
+        on account_activity.message_date
+        between active_periods.period_start and active_periods.window_end
+    group by active_periods.fiscal_period, account_activity.account_id
 ),
 
 active_accounts as (
@@ -80,13 +121,52 @@ active_accounts as (
         plan_periods.team_id,
         plan_periods.metric,
         plan_periods.fiscal_period,
-        account_days.account_id,
-        min(account_days.message_date) as credit_date
+        account_period_firsts.account_id,
+        account_period_firsts.credit_date
     from plan_periods
-    inner join account_days
-        on account_days.message_date between plan_periods.period_start and plan_periods.window_end
+    inner join account_period_firsts
+        on plan_periods.fiscal_period = account_period_firsts.fiscal_period
     where plan_periods.metric = 'active_accounts'
-    group by all
+),
+
+-- feature_adoption: first, per account, the first date in each (feature, ownership window,
+-- plan period) that some adopting team counts (teams above the owner share the window); then
+-- per team the earliest of its windows, and the first feature on that date.
+adoption_windows as (
+    select distinct
+        team_features.feature,
+        team_features.owned_from,
+        team_features.owned_to,
+        plan_periods.fiscal_period,
+        plan_periods.period_start,
+        plan_periods.window_end
+    from plan_periods
+    inner join team_features
+        on plan_periods.team_id = team_features.team_id
+    where plan_periods.metric = 'feature_adopting_accounts'
+),
+
+adoption_window_firsts as (
+    select
+        adoption_windows.feature,
+        adoption_windows.owned_from,
+        adoption_windows.owned_to,
+        adoption_windows.fiscal_period,
+        account_activity.account_id,
+        min(account_activity.message_date) as first_date
+    from adoption_windows
+    inner join account_activity
+        on account_activity.feature = adoption_windows.feature
+        and account_activity.message_date >= adoption_windows.owned_from
+        and account_activity.message_date < adoption_windows.owned_to
+        and account_activity.message_date
+        between adoption_windows.period_start and adoption_windows.window_end
+    group by
+        adoption_windows.feature,
+        adoption_windows.owned_from,
+        adoption_windows.owned_to,
+        adoption_windows.fiscal_period,
+        account_activity.account_id
 ),
 
 adopting_accounts as (
@@ -94,22 +174,26 @@ adopting_accounts as (
         plan_periods.team_id,
         plan_periods.metric,
         plan_periods.fiscal_period,
-        account_days.account_id,
-        min(account_days.message_date) as credit_date,
+        adoption_window_firsts.account_id,
+        min(adoption_window_firsts.first_date) as credit_date,
         {{ first_in_order(
-            'account_days.feature',
-            [['account_days.message_date', 'asc'], ['account_days.feature', 'asc']]
+            'adoption_window_firsts.feature',
+            [['adoption_window_firsts.first_date', 'asc'], ['adoption_window_firsts.feature', 'asc']]
         ) }} as first_feature
     from plan_periods
     inner join team_features
         on plan_periods.team_id = team_features.team_id
-    inner join account_days
-        on account_days.feature = team_features.feature
-        and (team_features.valid_from is null or team_features.valid_from <= account_days.message_date)
-        and (team_features.valid_to is null or account_days.message_date < team_features.valid_to)
-        and account_days.message_date between plan_periods.period_start and plan_periods.window_end
+    inner join adoption_window_firsts
+        on adoption_window_firsts.feature = team_features.feature
+        and adoption_window_firsts.owned_from = team_features.owned_from
+        and adoption_window_firsts.owned_to = team_features.owned_to
+        and adoption_window_firsts.fiscal_period = plan_periods.fiscal_period
     where plan_periods.metric = 'feature_adopting_accounts'
-    group by all
+    group by
+        plan_periods.team_id,
+        plan_periods.metric,
+        plan_periods.fiscal_period,
+        adoption_window_firsts.account_id
 ),
 
 install_messages as (
@@ -119,8 +203,7 @@ install_messages as (
         feature,
         event,
         {{ unnest_array('install_message_ids') }} as message_id
-    from activity
-    where {{ array_length('install_message_ids') }} > 0
+    from install_activity
 ),
 
 installs as (
@@ -138,40 +221,69 @@ installs as (
         on plan_periods.team_id = team_features.team_id
     inner join install_messages
         on install_messages.feature = team_features.feature
-        and (team_features.valid_from is null or team_features.valid_from <= install_messages.message_date)
-        and (team_features.valid_to is null or install_messages.message_date < team_features.valid_to)
+        and install_messages.message_date >= team_features.owned_from
+        and install_messages.message_date < team_features.owned_to
         and install_messages.message_date
         between plan_periods.period_start and plan_periods.window_end
     where plan_periods.metric = 'installs'
 ),
 
+-- feature_influence: each usable, not held win with its account's activity in the window
+-- [CloseDate - influence_window_days, CloseDate].
+influence_wins as (
+    select
+        opportunity_id,
+        account_id,
+        close_date,
+        amount
+    from won
+    where amount is not null
+        and not is_held
+        and account_id is not null
+),
+
+win_window_activity as (
+    select
+        influence_wins.opportunity_id,
+        influence_wins.account_id,
+        influence_wins.close_date,
+        influence_wins.amount,
+        account_activity.message_date,
+        account_activity.feature
+    from influence_wins
+    inner join account_activity
+        on influence_wins.account_id = account_activity.account_id
+        and account_activity.message_date
+        between influence_wins.close_date - (select ctx.influence_window_days from ctx)
+        and influence_wins.close_date
+),
+
 influence as (
     select
         plan_teams.team_id,
-        won.opportunity_id,
-        won.account_id,
-        won.close_date,
-        won.amount,
-        max(account_days.message_date) as last_event_date,
+        win_window_activity.opportunity_id,
+        win_window_activity.account_id,
+        win_window_activity.close_date,
+        win_window_activity.amount,
+        max(win_window_activity.message_date) as last_event_date,
         {{ first_in_order(
-            'account_days.feature',
-            [['account_days.message_date', 'desc'], ['account_days.feature', 'asc']]
+            'win_window_activity.feature',
+            [['win_window_activity.message_date', 'desc'], ['win_window_activity.feature', 'asc']]
         ) }} as last_feature
     from plan_teams
     inner join team_features
         on plan_teams.team_id = team_features.team_id
-    inner join account_days
-        on account_days.feature = team_features.feature
-        and (team_features.valid_from is null or team_features.valid_from <= account_days.message_date)
-        and (team_features.valid_to is null or account_days.message_date < team_features.valid_to)
-    inner join won
-        on account_days.account_id = won.account_id
-        and account_days.message_date
-        between won.close_date - (select ctx.influence_window_days from ctx) and won.close_date
+    inner join win_window_activity
+        on win_window_activity.feature = team_features.feature
+        and win_window_activity.message_date >= team_features.owned_from
+        and win_window_activity.message_date < team_features.owned_to
     where plan_teams.metric = 'influenced_bookings'
-        and won.amount is not null
-        and not won.is_held
-    group by all
+    group by
+        plan_teams.team_id,
+        win_window_activity.opportunity_id,
+        win_window_activity.account_id,
+        win_window_activity.close_date,
+        win_window_activity.amount
 ),
 
 first_wins as (
@@ -191,13 +303,13 @@ activation_events as (
         first_wins.account_id,
         first_wins.opportunity_id,
         first_wins.close_date,
-        activity.message_date,
-        {{ unnest_array('activity.first_events') }} as first_event
+        first_events_activity.message_date,
+        {{ unnest_array('first_events_activity.first_events') }} as first_event
     from first_wins
-    inner join activity
-        on first_wins.account_id = activity.account_id
+    inner join first_events_activity
+        on first_wins.account_id = first_events_activity.account_id
         and first_wins.booking_type = 'new_business'
-        and activity.message_date
+        and first_events_activity.message_date
         between first_wins.close_date
         and first_wins.close_date + (select ctx.activation_window_days from ctx)
 ),

@@ -43,8 +43,9 @@ with ctx as (
     from {{ ref('stg_config__run_context') }}
 ),
 
--- Usable track and group lines (bad lines are exceptions, not data).
-usable as (
+-- Usable track and group lines (bad lines are exceptions, not data). Not copied: each
+-- reader scans the typed table with its own columns and filters.
+usable as {{ cte_not_materialized() }} (
     select *
     from {{ ref('base_product_usage__messages') }}
     where not is_bad_event

@@ -11,9 +11,10 @@
 --                       ignored by the run) or cannot be dated (no timestamp).
 --   unattributed_event: deduplicated track events dated on or before as_of with no account
 --                       (no workspace, or a workspace with no group call naming a live Account).
--- Cost: bad_event and duplicate_event scan every landed line (a window over messageId); the
--- unattributed counts come from the daily aggregate.
-with base as (
+-- Cost: bad_event and duplicate_event scan every landed line (duplicate_event orders only the
+-- copies of repeated messageIds); the unattributed counts come from the daily aggregate.
+-- The typed lines, not copied: each reader scans the table with its own columns and filters.
+with base as {{ cte_not_materialized() }} (
     select * from {{ ref('base_product_usage__messages') }}
 ),
 
@@ -56,19 +57,42 @@ bad as (
     group by _source_file
 ),
 
-copies as (
+-- Only messageIds with more than one copy have copies to drop; they are few, and ordering
+-- every line (a window over all of them) was the costly part.
+usable_ids as {{ cte_not_materialized() }} (
     select
-        _source_file,
+        message_id,
         message_type,
-        row_number() over (
-            partition by message_id order by _source_file, _source_line
-        ) as copy_number,
-        first_value(message_date) over (
-            partition by message_id order by _source_file, _source_line
-        ) as kept_message_date
+        message_date,
+        _source_file,
+        _source_line
     from base
     where not is_bad_event
         and message_id is not null
+),
+
+repeated_ids as (
+    select message_id
+    from usable_ids
+    group by message_id
+    having count(*) > 1
+),
+
+copies as (
+    select
+        usable_ids._source_file,
+        usable_ids.message_type,
+        row_number() over (
+            partition by usable_ids.message_id
+            order by usable_ids._source_file, usable_ids._source_line
+        ) as copy_number,
+        first_value(usable_ids.message_date) over (
+            partition by usable_ids.message_id
+            order by usable_ids._source_file, usable_ids._source_line
+        ) as kept_message_date
+    from usable_ids
+    inner join repeated_ids
+        on usable_ids.message_id = repeated_ids.message_id
 ),
 
 duplicates as (
