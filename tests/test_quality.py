@@ -240,6 +240,51 @@ def test_freshness_of_messages(runner, tmp_path):
     assert guard.severity == "WARN"
 
 
+@pytest.mark.parametrize(
+    "timestamps",
+    [
+        # the newest instant is not on the newest text date: offsets move it a day or more
+        ["2026-11-21T23:00:00-09:00", "2026-11-22T01:00:00+14:00", "2026-11-20T10:00:00Z"],
+        # lines near the newest text date do not parse: older lines hold the newest instant
+        ["2026-11-30Tnoon", "2026-11-29T25:61:00Z", "2026-02-30T00:00:00Z", "2026-10-01 08:00"],
+        # nothing parses at all; then an empty, blank-padded and a year-1 timestamp
+        ["soon", "", None],
+        ["  2026-11-21T23:59:59.5+05:30  ", "0001-01-01T00:00:00Z", "2026-11-01T00:00:00"],
+        ["0001-01-03T00:00:00+02:00", "0001-01-01T12:00:00"],
+    ],
+)
+def test_newest_message_timestamp_is_the_newest_of_every_parsed_line(tmp_path, timestamps):
+    """Rule (freshness of raw.messages): the newest timestamp is the maximum over every valid
+    line, parsed as the landing rules parse it, though only lines dated near the newest are
+    parsed. Compared with parsing every line (invalid lines are never read)."""
+    wh = make_warehouse(tmp_path)
+    rows = [
+        {"message_id": f"m{i}", "type": "track", "timestamp": t, "_is_valid_json": True}
+        for i, t in enumerate(timestamps)
+    ]
+    rows.append({"message_id": "bad", "timestamp": "2027-01-01T00:00:00Z", "_is_valid_json": False})
+    rows += (
+        [
+            {
+                "message_id": f"old{i}",
+                "type": "track",
+                "timestamp": f"2025-0{1 + i % 9}-01T00:00:00Z",
+                "_is_valid_json": True,
+            }
+            for i in range(30)
+        ]
+        if timestamps[0] != "soon"
+        else []
+    )
+    insert(wh, "raw.messages", rows)
+    with duckdb.connect(str(wh), read_only=True) as conn:
+        every_line = conn.execute(
+            f"select max({batches.parse_sql('timestamp', 'timestamp')}) from raw.messages"
+            " where _is_valid_json"
+        ).fetchone()[0]
+        assert batches.newest_message_timestamp(conn) == every_line
+
+
 def test_only_the_new_batch_is_validated(runner, tmp_path):
     wh = make_warehouse(tmp_path)
     # An old batch with an ERROR-level failure (no landing file named) ...
@@ -303,6 +348,133 @@ def test_message_batch_validated_on_its_tally_has_the_whole_batch_verdict(runner
         r["_source_line"] for r in tallied.sample if r["_guard"].endswith("(timestamp__parses)")
     }
     assert failing_lines == {2051, 10000}  # one in each file
+
+
+CREDIT_COLUMNS = (
+    "credit_id varchar, assignee_type varchar, assignee_id varchar, metric varchar, "
+    "credit_date date, amount double, source_type varchar, source_id varchar, rule varchar, "
+    "fiscal_period varchar, detail varchar, booking_type varchar"
+)
+
+
+def make_credits(wh: Path, bad: bool = True) -> None:
+    """5,000 credit lines; with ``bad``, repeated credit_ids (two values twice; one twelve
+    times on lines alike in the judged columns, more than a tally keeps of them; one twelve
+    times on lines that differ), NULL credit_ids, values outside their sets and NULL assignee
+    and source ids."""
+    flaw = "" if bad else "false and "
+    with duckdb.connect(str(wh)) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute(f"create or replace table marts.fct_quota_credits ({CREDIT_COLUMNS})")
+        conn.execute(
+            f"""
+            insert into marts.fct_quota_credits
+            select
+                case when {flaw} i in (10, 11) then 'dupA' when {flaw} i in (20, 4020) then 'dupB'
+                     when {flaw} i between 30 and 41 then 'dupS'
+                     when {flaw} i between 1200 and 1332 and i % 12 = 0 then 'dup12'
+                     when {flaw} i in (50, 51, 3052) then null else 'c' || i end,
+                case when {flaw} i = 60 then 'robot' when i % 3 = 0 then 'team'
+                     else 'person' end,
+                case when {flaw} i in (70, 35) then null else 'P' || (i % 37) end,
+                case when {flaw} i = 80 then 'unknown_metric'
+                     else ['bookings', 'installs', 'active_accounts'][i % 3 + 1] end,
+                date '2026-02-01' + (i % 28)::int, i * 1.5,
+                case when {flaw} i = 100 then 'spreadsheet' else 'opportunity' end,
+                case when {flaw} i in (110, 111, 36) then null else 'S' || (i % 500) end,
+                case when {flaw} i = 90 then 'magic' else 'owner' end,
+                'FY2026-Q1', 'a long credit line text',
+                case when i % 4 = 0 then null when {flaw} i in (121, 31) then 'upsell'
+                     else 'new_business' end
+            from range(5000) as t(i)
+            """
+        )
+
+
+def test_credit_mart_validated_on_its_tally_has_the_whole_mart_verdict(
+    runner, tmp_path, monkeypatch
+):
+    """Rule: the credit mart's suite (credit_id unique, the rest row-wise), validated on the
+    mart's tally counted in DuckDB (the mart never read into pandas), reports what validating
+    the whole mart in pandas reports: the same verdict per expectation, unexpected counts and
+    percentages, with every row of a repeated credit_id counted; failing rows are real rows
+    with their keys."""
+    suite = suites.load_suite("mart_fct_quota_credits")
+    plan = suites.tally_plan(suite)
+    assert plan is not None and suites.tally_columns(suite) is None  # landing: unchanged
+    assert plan.unique == ["credit_id"] and plan.nulls == ["assignee_id", "source_id"]
+    wh = make_warehouse(tmp_path)
+    make_credits(wh)
+    read_mart = batches.read_mart
+    with monkeypatch.context() as patch:
+        patch.setattr(batches, "read_mart", lambda *a: pytest.fail("the mart read into pandas"))
+        tallied = validate_mart(runner, wh, "fct_quota_credits")
+        make_credits(wh, bad=False)
+        clean = validate_mart(runner, wh, "fct_quota_credits")
+    assert clean.passed, clean.summary()
+    assert clean.row_count == 5000
+
+    make_credits(wh)
+    with batches.read_only(wh) as conn:
+        columns = batches.table_columns(conn, "marts", "fct_quota_credits")
+        tally = batches.read_mart_tally(
+            conn, "fct_quota_credits", columns, plan.values, plan.nulls, plan.unique
+        )
+        whole_mart = read_mart(conn, "fct_quota_credits")
+    whole = runner.validate("mart_fct_quota_credits", whole_mart)
+    assert len(tally) < 200 and tally[batches.WEIGHT].sum() == 5000  # not 5,000 rows
+    dup12 = tally[tally["credit_id"] == "dup12"]
+    assert len(dup12) == batches.TALLY_KEPT_ROWS and dup12[batches.WEIGHT].sum() == 12
+
+    def verdict(guard):
+        return sorted(
+            (
+                f["expectation"],
+                f["column"],
+                f["severity"],
+                f["unexpected_count"],
+                round(f["unexpected_percent"], 9),
+            )
+            for f in guard.failures
+        )
+
+    assert verdict(tallied) == verdict(whole)
+    assert (tallied.evaluated, tallied.successful) == (whole.evaluated, whole.successful) == (9, 0)
+    short = "expect_column_values_to_"
+    counts = {
+        (f["expectation"].removeprefix(short), f["column"]): f["unexpected_count"]
+        for f in tallied.failures
+    }
+    assert counts == {
+        ("be_unique", "credit_id"): 2 + 2 + 12 + 12,  # every line of a repeated credit_id
+        ("not_be_null", "credit_id"): 3,
+        ("not_be_null", "assignee_id"): 2,
+        ("be_in_set", "assignee_type"): 1,
+        ("be_in_set", "metric"): 1,
+        ("be_in_set", "rule"): 1,
+        ("be_in_set", "source_type"): 1,
+        ("not_be_null", "source_id"): 3,
+        ("be_in_set", "booking_type"): 2,
+    }
+    unique = next(
+        f for f in tallied.failures if f["expectation"] == "expect_column_values_to_be_unique"
+    )
+    assert round(unique["unexpected_percent"], 9) == round(100 * 28 / (5000 - 3), 9)  # of non-NULL
+    assert tallied.row_count == whole.row_count == 5000
+    shown = [r for r in tallied.sample if "be_unique" in r["_guard"]]
+    assert shown and {r["credit_id"] for r in shown} <= {"dupA", "dupB", "dupS", "dup12"}
+    assert all(r["source_type"] and r["fiscal_period"] for r in shown)  # keys of a real row
+
+
+def test_tally_plan_needs_a_unique_column_judged_by_nullness_alone():
+    unique = {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "a"}}
+    not_null = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}}
+    in_set = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "a"}}
+    plan = suites.tally_plan({"expectations": [unique, not_null]})
+    assert plan == suites.TallyPlan(values=[], nulls=[], unique=["a"])
+    assert suites.tally_plan({"expectations": [unique, in_set]}) is None
+    mostly = {**unique, "kwargs": {"column": "a", "mostly": 0.9}}
+    assert suites.tally_plan({"expectations": [mostly]}) is None
 
 
 # -- marts -------------------------------------------------------------------------------------

@@ -8,10 +8,13 @@
 * Tally of a landing batch (``read_tally``, for a suite that judges each row by a few
   columns: raw.messages): the batch counted in DuckDB per distinct combination of the judged
   values, a few real rows of each standing for the rest (column ``__rows``).
+* Tally of a mart (``read_mart_tally``, for a suite that judges each row by a few columns or
+  a column's uniqueness: the credit mart): the same, grouped by a column's nullness where
+  only that is judged, and by a unique-judged column's value only where it repeats.
 * Freshness: one row per raw table, over the whole table (data that stopped arriving is what
   freshness is about): the newest SystemModstamp (messages: timestamp) and its age in hours
   before the end of the as_of day in the company time zone.
-* Marts: ``select * from marts.<model>`` (small).
+* Marts: ``select <the columns the suite reads> from marts.<model>`` (the others).
 
 No GX here: this module is cheap to import.
 """
@@ -19,7 +22,7 @@ No GX here: this module is cheap to import.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -191,31 +194,112 @@ def read_tally(
     rows standing for the same batch rows; the batch never leaves DuckDB (20 M messages at
     scale 200 become a few hundred rows)."""
     sql, params = batch_sql(conn, table, since)
-    columns = [d[0] for d in conn.execute(f"select * from ({sql}) limit 0", params).description]
-    missing = [c for c in judged if c not in columns]
-    if missing:  # the table lacks a judged column: its column-set expectation says so
+    tally = _tally(conn, sql, params, judged, order=["_source_file", "_source_line"])
+    if tally is None:  # the table lacks a judged column: its column-set expectation says so
         return read_batch(conn, table, since).assign(**{WEIGHT: 1})
-    kept = [c for c in columns if c not in judged]
-    keys = ", ".join(_quote(c) for c in judged)
+    return tally
+
+
+def read_mart_tally(
+    conn: duckdb.DuckDBPyConnection,
+    model: str,
+    columns: list[str],
+    values: list[str],
+    nulls: Sequence[str] = (),
+    unique: Sequence[str] = (),
+    order: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """``columns`` of ``marts.<model>`` as a tally (see :func:`read_tally`; a plan from
+    ``suites.tally_plan``): grouped by the values of ``values``, by whether each of ``nulls``
+    is NULL, and, for each column of ``unique``, by its value when that value occurs more
+    than once in the mart, else by whether it is NULL. Every column but those of ``values``
+    is taken from the kept rows, so a kept row is a real row of the mart; the kept rows of a
+    group are its first in ``order`` (default: ``columns``; a mart has no file and line).
+
+    GX's unique expectation then fails on the same rows, weighed, as on the mart: each
+    repeated value keeps at least two rows that repeat it and weigh as many as its rows; the
+    non-repeated values kept are distinct. The credit mart (2 M lines at scale 200) becomes
+    at most ``TALLY_KEPT_ROWS`` rows per combination of its judged values (and per repeated
+    credit_id), whatever its size."""
+    sql = f'select {", ".join(_quote(c) for c in columns)} from marts."{model}"'
+    tally = _tally(conn, sql, [], values, nulls, unique, order or columns)
+    if tally is None:  # the mart lacks a judged column: its expectation says so
+        return read_mart(conn, model, columns).assign(**{WEIGHT: 1})
+    return tally
+
+
+_FLOATS = ("FLOAT", "DOUBLE", "REAL", "FLOAT4", "FLOAT8")
+
+
+def _missing_sql(col: str, kind: str) -> str:
+    """True where pandas (and so GX) sees ``col`` as missing: NULL, and NaN for floats."""
+    q = _quote(col)
+    return f"({q} is null or isnan({q}))" if kind.upper() in _FLOATS else f"{q} is null"
+
+
+def _tally(
+    conn: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list,
+    values: list[str],
+    nulls: Sequence[str] = (),
+    unique: Sequence[str] = (),
+    order: Sequence[str] = (),
+) -> pd.DataFrame | None:
+    """The tally of the rows of ``sql`` (see :func:`read_tally`, :func:`read_mart_tally`),
+    kept rows first in ``order`` within a group and in the frame; None when ``sql`` lacks a
+    judged column."""
+    described = conn.execute(f"select * from ({sql}) limit 0", params).description
+    columns = [d[0] for d in described]
+    types = {d[0]: str(d[1]) for d in described}
+    if any(c not in columns for c in [*values, *nulls, *unique]):
+        return None
+    ctes = [f"batch as ({sql})"]
+    derived: dict[str, str] = {}  # grouping key -> its expression (nulls and unique columns)
+    joins: list[str] = []
+    for i, col in enumerate(nulls):
+        derived[f"__null_{i}"] = _missing_sql(col, types[col])
+    for i, col in enumerate(unique):
+        q, missing = _quote(col), _missing_sql(col, types[col])
+        ctes.append(  # the values of col that occur more than once
+            f"__dup_{i} as (select {q} as __v from batch where not {missing} "
+            f"group by {q} having count(*) > 1)"
+        )
+        joins.append(f"left join __dup_{i} on batch.{q} = __dup_{i}.__v")
+        derived[f"__dup_{i}"] = f"__dup_{i}.__v"  # NULL unless the value repeats
+        derived[f"__unique_null_{i}"] = missing
+    source = "batch"
+    if derived:
+        marks = ", ".join(f"{e} as {_quote(k)}" for k, e in derived.items())
+        ctes.append(f"marked as (select batch.*, {marks} from batch {' '.join(joins)})")
+        source = "marked"
+    group = [_quote(c) for c in [*values, *derived]]
+    kept = [c for c in columns if c not in values]
+    keys = ", ".join(group)
     rows = (
         "struct_pack(" + ", ".join(f"{_quote(c)} := {_quote(c)}" for c in kept) + ")"
         if kept
         else "struct_pack(__none := null)"
     )
-    order = "struct_pack(f := _source_file, l := _source_line)"
-    picks = ", ".join(
-        _quote(c) if c in judged else f"__r.{_quote(c)} as {_quote(c)}" for c in columns
+    by = (
+        "struct_pack(" + ", ".join(f"o{i} := {_quote(c)}" for i, c in enumerate(order)) + ")"
+        if order
+        else "1"
     )
-    group_by = f" group by {keys}" if judged else ""
-    select_keys = f"{keys}, " if judged else ""
+    picks = ", ".join(
+        _quote(c) if c in values else f"__r.{_quote(c)} as {_quote(c)}" for c in columns
+    )
+    group_by = f" group by {keys}" if group else ""
+    sort = f" order by {', '.join(_quote(c) for c in order)}" if order else ""
+    select_keys = f"{keys}, " if group else ""
     tally = (
-        f"with batch as ({sql}), "
+        f"with {', '.join(ctes)}, "
         f"grouped as (select {select_keys}count(*) as __n, "
-        f"arg_min({rows}, {order}, {TALLY_KEPT_ROWS}) as __kept from batch{group_by}), "
+        f"arg_min({rows}, {by}, {TALLY_KEPT_ROWS}) as __kept from {source}{group_by}), "
         f"kept as (select {select_keys}__n, len(__kept) as __k, unnest(__kept) as __r, "
         "unnest(range(1, len(__kept) + 1)) as __i from grouped) "
         f"select {picks}, case when __i < __k then 1 else __n - __k + 1 end as {_quote(WEIGHT)} "
-        "from kept order by _source_file, _source_line"
+        f"from kept{sort}"
     )
     return _frame(conn, tally, params)
 
@@ -255,22 +339,65 @@ def end_of_day_utc(as_of: date, timezone: str) -> datetime:
     return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
+# A parsable message timestamp starts with its local date (yyyy-mm-dd) and its offset is at
+# most 99:99, so its UTC instant lies within this many days of that date.
+_OFFSET_DAYS = 5
+
+
+def newest_message_timestamp(conn: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest parsable timestamp (UTC) of a valid line of ``raw.messages``, as parsing every
+    line would give, parsing only the lines dated near the newest: parsing is the costly part
+    of a 20 M-line scan, comparing the text with a date is not.
+
+    A parsable timestamp starts with its yyyy-mm-dd date (after blanks), so as text it sorts
+    by that date. First M, the newest instant among lines whose text sorts from 2 x
+    _OFFSET_DAYS before the greatest text; a line dated before date(M) - _OFFSET_DAYS - 1
+    cannot be later than M, so the answer is the newest instant of the lines from that date on
+    (and of every line starting with a blank). When no line near the greatest text parses,
+    every line is parsed."""
+    timestamp = _quote("timestamp")
+    parsed = parse_sql(timestamp, "timestamp")
+    source = f"{RAW_SCHEMA}.{MESSAGES_TABLE} where _is_valid_json"
+
+    def newest_from(first_day: date | None) -> datetime | None:
+        if first_day is None:
+            return conn.execute(f"select max({parsed}) from {source}").fetchone()[0]
+        return conn.execute(
+            f"select max({parsed}) from {source} and ({timestamp} >= ? or {timestamp} < '0')",
+            [first_day.isoformat()],
+        ).fetchone()[0]
+
+    def days_before(text: str | None, days: int) -> date | None:
+        try:
+            return date.fromisoformat((text or "")[:10]) - timedelta(days=days)
+        except (ValueError, OverflowError):  # not a date, or before year 1: every line
+            return None
+
+    greatest = conn.execute(f"select max({timestamp}) from {source} and {timestamp} < ':'")
+    near_day = days_before(greatest.fetchone()[0], 2 * _OFFSET_DAYS)
+    near = newest_from(near_day) if near_day is not None else None
+    if near is None:
+        return newest_from(None)
+    return newest_from(days_before(near.date().isoformat(), _OFFSET_DAYS + 1))
+
+
 def read_freshness(
     conn: duckdb.DuckDBPyConnection, table: str, as_of: date, settings: RunSettings
 ) -> pd.DataFrame:
     """One row: table, newest timestamp (UTC), end of the as_of day (UTC), age_hours."""
     if table == MESSAGES_TABLE:
-        newest = f"max({parse_sql(_quote('timestamp'), 'timestamp')})"
-        source = f"{RAW_SCHEMA}.{MESSAGES_TABLE} where _is_valid_json"
+        newest = newest_message_timestamp(conn)
     else:
-        newest = f"max({parse_sql('system_modstamp', 'timestamp')})"
-        source = f'{RAW_SCHEMA}."{table}"'
+        newest = conn.execute(
+            f'select max({parse_sql("system_modstamp", "timestamp")}) from {RAW_SCHEMA}."{table}"'
+        ).fetchone()[0]
     eod = end_of_day_utc(as_of, settings.timezone)
     df = conn.execute(
-        f"select ? as table_name, n as newest_at, cast(? as timestamp) as as_of_end_utc, "
-        f"round(date_diff('second', n, cast(? as timestamp)) / 3600.0, 2) as age_hours "
-        f"from (select {newest} as n from {source})",
-        [f"raw.{table}", eod, eod],
+        "select ? as table_name, cast(? as timestamp) as newest_at, "
+        "cast(? as timestamp) as as_of_end_utc, "
+        "round(date_diff('second', cast(? as timestamp), cast(? as timestamp)) / 3600.0, 2) "
+        "as age_hours",
+        [f"raw.{table}", newest, eod, newest, eod],
     ).df()
     df.insert(0, ROW_INDEX, range(len(df)))
     return df

@@ -24,6 +24,7 @@ parsed number), ``age_hours`` (freshness).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project import metric_registry
@@ -817,7 +818,8 @@ def expectation_columns(kwargs: dict) -> list[str]:
 def tally_columns(suite: dict) -> list[str] | None:
     """The columns by whose values alone ``suite`` judges each row, when it can be validated
     on a tally of the batch (``batches.read_tally``): every expectation row-wise, none with
-    ``mostly`` (a share of rows) or a row condition. None when it cannot."""
+    ``mostly`` (a share of rows) or a row condition. None when it cannot (a suite with a
+    unique expectation may still be, as :func:`tally_plan` says: the mart guards)."""
     if not is_row_wise(suite):
         return None
     columns: list[str] = []
@@ -829,6 +831,59 @@ def tally_columns(suite: dict) -> list[str] | None:
             continue
         columns += expectation_columns(kwargs)
     return list(dict.fromkeys(columns))
+
+
+# Expectations that judge a row by whether its value is NULL alone, not by the value.
+NULLNESS_EXPECTATIONS = frozenset(
+    {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
+)
+UNIQUE_EXPECTATION = "expect_column_values_to_be_unique"
+
+
+@dataclass(frozen=True)
+class TallyPlan:
+    """How a suite's batch can be counted into a tally (``batches.read_mart_tally``): the
+    columns grouped by their values (``values``), by whether they are NULL alone (``nulls``:
+    judged by nullness only, so their real values may differ within a group), and the columns
+    judged unique (``unique``: grouped by the value when it repeats in the batch, else by
+    whether it is NULL)."""
+
+    values: list[str]
+    nulls: list[str]
+    unique: list[str]
+
+
+def tally_plan(suite: dict) -> TallyPlan | None:
+    """Like :func:`tally_columns`, for a suite that may also hold
+    ``expect_column_values_to_be_unique``: every other expectation row-wise, none with
+    ``mostly`` or a row condition, and a unique-judged column otherwise judged by nullness
+    alone (a value-judged one would mix verdicts in the group of its non-repeated values).
+    None when the suite cannot be validated on a tally."""
+    values: list[str] = []
+    nullness: list[str] = []
+    unique: list[str] = []
+    for expectation in suite.get("expectations", []):
+        kind = expectation["type"]
+        kwargs = expectation.get("kwargs", {})
+        if kind not in ROW_WISE_EXPECTATIONS and kind != UNIQUE_EXPECTATION:
+            return None
+        if "mostly" in kwargs or "row_condition" in kwargs:
+            return None
+        if kind == "expect_table_columns_to_match_set":
+            continue
+        named = expectation_columns(kwargs)
+        if kind == UNIQUE_EXPECTATION:
+            unique += named
+        elif kind in NULLNESS_EXPECTATIONS:
+            nullness += named
+        else:
+            values += named
+    if set(unique) & set(values):
+        return None
+    values = list(dict.fromkeys(values))
+    unique = list(dict.fromkeys(unique))
+    nulls = [c for c in dict.fromkeys(nullness) if c not in values and c not in unique]
+    return TallyPlan(values, nulls, unique)
 
 
 def _condition_column(condition: object) -> str | None:
