@@ -5,7 +5,7 @@ Files: ``**/*.jsonl``, ``**/*.jsonl.gz`` (Segment messages, one JSON object per 
 
 JSONL is read by DuckDB as lines of text (``read_csv`` with one VARCHAR column, a delimiter
 byte that valid JSON never contains unescaped (0x01), no quoting, gzip by extension), then
-parsed in SQL (``json_valid`` / ``json_extract_string``): ONE statement for all new and
+parsed once in SQL (``try(json_extract_string(...))``): ONE statement for all new and
 changed JSONL files of a run, and one for the Parquet files, never one per line.
 
 - ``_source_line`` is the physical line number in the file (first line = 1). Empty and
@@ -125,11 +125,13 @@ def _insert_sql(source: str, line_expr: str) -> str:
         f"INSERT INTO {MESSAGES} ({cols}, _is_valid_json, _raw_line, _source_file, "
         "_source_line, _loaded_at) "
         f"SELECT {picks}, v, CASE WHEN NOT v THEN line END, rel, ln, $loaded_at FROM ("
-        f"  SELECT json_extract_string(CASE WHEN v THEN line END, [{paths}]) AS x, * FROM ("
+        "  SELECT CASE WHEN v THEN x END AS x, v, line, rel, ln FROM ("
         # A valid JSON text starting with '{' is an object: no second parse for json_type.
-        "    SELECT coalesce(NOT unreadable AND json_valid(line) AND "
-        "      starts_with(ltrim(line, ' \t\r'), '{'), false) AS v, "
-        f"      line, rel, {line_expr} AS ln FROM {source}))"
+        "    SELECT coalesce(NOT unreadable AND x IS NOT NULL AND "
+        "      starts_with(ltrim(line, ' \t\r'), '{'), false) AS v, x, line, rel, ln FROM ("
+        # Each line is parsed once: try() makes the extraction NULL where json_valid is false.
+        f"      SELECT try(json_extract_string(line, [{paths}])) AS x, "
+        f"        line, rel, unreadable, {line_expr} AS ln FROM {source})))"
     ).replace("$loaded_at", "?")
 
 
