@@ -17,7 +17,8 @@
 
 Every run is a subprocess measured for wall time and the peak resident memory of its whole
 process tree (``benchmarks/proctree.py``). The table goes to stdout and to
-``<results>/<today>-scale<N>.md`` (with a ``.json`` of the numbers beside it). Each
+``<results>/<today>-scale<N>.md`` (with a ``.json`` of the numbers beside it; a second page of
+the same day and scale is named ``<today>-scale<N>-<commit>.md``, never overwriting). Each
 measurement is repeated K times while the time budget (``--max-minutes``) allows; the page
 says how many runs each median is of.
 """
@@ -297,6 +298,21 @@ def profile_noop(
     return txt
 
 
+def results_stem(results: Path, today: str, scale: int, commit: str) -> Path:
+    """``<results>/<today>-scale<N>``, or, when that page exists (another run the same day),
+    ``<today>-scale<N>-<commit>`` (then ``-2``, ``-3`` ...): a page is never overwritten."""
+    stem = results / f"{today}-scale{scale}"
+    if not stem.with_suffix(".md").exists():
+        return stem
+    short = "".join(c for c in commit.split()[0] if c.isalnum()) or "run"
+    stem = results / f"{today}-scale{scale}-{short}"
+    n = 2
+    while stem.with_suffix(".md").exists():
+        stem = results / f"{today}-scale{scale}-{short}-{n}"
+        n += 1
+    return stem
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # SIGTERM (timeout, kill) unwinds like Ctrl-C: the one-day files are removed on the way out.
@@ -433,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     page = markdown(title=title, machine=info, params=params, series=series, notes=notes)
     print(page)
     args.results.mkdir(parents=True, exist_ok=True)
-    stem = args.results / f"{today}-scale{args.scale}"
+    stem = results_stem(args.results, today, args.scale, code.commit)
     stem.with_suffix(".md").write_text(page, encoding="utf-8")
     stem.with_suffix(".json").write_text(
         json.dumps(

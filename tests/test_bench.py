@@ -242,3 +242,20 @@ def test_step_times_are_read_from_every_kind_of_progress_line():
         "dbt_models": 57.7,
         "published/docs": 3.0,
     }
+
+
+def test_a_second_bench_page_of_the_day_never_overwrites_the_first(tmp_path):
+    """Rule (results pages): the first page of a day and scale is <date>-scale<N>; a later run
+    the same day gets its commit in the name, and a third of the same commit a number."""
+    from benchmarks.bench import results_stem
+
+    first = results_stem(tmp_path, "2026-12-07", 200, "da6407c")
+    assert first == tmp_path / "2026-12-07-scale200"
+    first.with_suffix(".md").write_text("first")
+    second = results_stem(tmp_path, "2026-12-07", 200, "da6407c + uncommitted working tree")
+    assert second == tmp_path / "2026-12-07-scale200-da6407c"
+    second.with_suffix(".md").write_text("second")
+    third = results_stem(tmp_path, "2026-12-07", 200, "da6407c")
+    assert third == tmp_path / "2026-12-07-scale200-da6407c-2"
+    assert results_stem(tmp_path, "2026-12-07", 1, "da6407c") == tmp_path / "2026-12-07-scale1"
+    assert first.with_suffix(".md").read_text() == "first"
