@@ -815,24 +815,6 @@ def expectation_columns(kwargs: dict) -> list[str]:
     )
 
 
-def tally_columns(suite: dict) -> list[str] | None:
-    """The columns by whose values alone ``suite`` judges each row, when it can be validated
-    on a tally of the batch (``batches.read_tally``): every expectation row-wise, none with
-    ``mostly`` (a share of rows) or a row condition. None when it cannot (a suite with a
-    unique expectation may still be, as :func:`tally_plan` says: the mart guards)."""
-    if not is_row_wise(suite):
-        return None
-    columns: list[str] = []
-    for expectation in suite.get("expectations", []):
-        kwargs = expectation.get("kwargs", {})
-        if "mostly" in kwargs or "row_condition" in kwargs:
-            return None
-        if expectation["type"] == "expect_table_columns_to_match_set":
-            continue
-        columns += expectation_columns(kwargs)
-    return list(dict.fromkeys(columns))
-
-
 # Expectations that judge a row by whether its value is NULL alone, not by the value.
 NULLNESS_EXPECTATIONS = frozenset(
     {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
@@ -854,11 +836,10 @@ class TallyPlan:
 
 
 def tally_plan(suite: dict) -> TallyPlan | None:
-    """Like :func:`tally_columns`, for a suite that may also hold
-    ``expect_column_values_to_be_unique``: every other expectation row-wise, none with
-    ``mostly`` or a row condition, and a unique-judged column otherwise judged by nullness
-    alone (a value-judged one would mix verdicts in the group of its non-repeated values).
-    None when the suite cannot be validated on a tally."""
+    """How ``suite`` can be validated on a tally: every expectation row-wise (or
+    ``expect_column_values_to_be_unique``), none with ``mostly`` (a share of rows) or a row
+    condition, and a unique-judged column otherwise judged by nullness alone (a value-judged
+    one would mix verdicts in the group of its non-repeated values). None when it cannot."""
     values: list[str] = []
     nullness: list[str] = []
     unique: list[str] = []
@@ -884,6 +865,16 @@ def tally_plan(suite: dict) -> TallyPlan | None:
     unique = list(dict.fromkeys(unique))
     nulls = [c for c in dict.fromkeys(nullness) if c not in values and c not in unique]
     return TallyPlan(values, nulls, unique)
+
+
+def tally_columns(suite: dict) -> list[str] | None:
+    """The columns by whose values alone ``suite`` judges each row, when it can be validated
+    on a tally of the batch (``batches.read_tally``): :func:`tally_plan` without a unique
+    expectation (the landing suites group by every judged value). None when it cannot."""
+    plan = tally_plan(suite)
+    if plan is None or plan.unique:
+        return None
+    return plan.values + plan.nulls
 
 
 def _condition_column(condition: object) -> str | None:

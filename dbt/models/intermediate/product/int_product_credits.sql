@@ -113,7 +113,7 @@ account_period_firsts as (
     inner join account_activity
         on account_activity.message_date
         between active_periods.period_start and active_periods.window_end
-    group by active_periods.fiscal_period, account_activity.account_id
+    group by all
 ),
 
 active_accounts as (
@@ -161,12 +161,7 @@ adoption_window_firsts as (
         and account_activity.message_date < adoption_windows.owned_to
         and account_activity.message_date
         between adoption_windows.period_start and adoption_windows.window_end
-    group by
-        adoption_windows.feature,
-        adoption_windows.owned_from,
-        adoption_windows.owned_to,
-        adoption_windows.fiscal_period,
-        account_activity.account_id
+    group by all
 ),
 
 adopting_accounts as (
@@ -189,11 +184,7 @@ adopting_accounts as (
         and adoption_window_firsts.owned_to = team_features.owned_to
         and adoption_window_firsts.fiscal_period = plan_periods.fiscal_period
     where plan_periods.metric = 'feature_adopting_accounts'
-    group by
-        plan_periods.team_id,
-        plan_periods.metric,
-        plan_periods.fiscal_period,
-        adoption_window_firsts.account_id
+    group by all
 ),
 
 install_messages as (
@@ -278,12 +269,7 @@ influence as (
         and win_window_activity.message_date >= team_features.owned_from
         and win_window_activity.message_date < team_features.owned_to
     where plan_teams.metric = 'influenced_bookings'
-    group by
-        plan_teams.team_id,
-        win_window_activity.opportunity_id,
-        win_window_activity.account_id,
-        win_window_activity.close_date,
-        win_window_activity.amount
+    group by all
 ),
 
 first_wins as (
