@@ -22,7 +22,6 @@ columns before dbt starts).
 """
 
 import hashlib
-import json
 import shutil
 from importlib import metadata
 from pathlib import Path
@@ -119,10 +118,11 @@ def metric_catalogue(
     with _environ(
         QUOTABOARD_WAREHOUSE_PATH=str(paths.warehouse_path),
         QUOTABOARD_DUCKDB_MEMORY_LIMIT=str(memory_limit),
+        QUOTABOARD_AS_OF=as_of,  # as the build passes it (its partial parse stays valid)
     ):
         no_compile = ["--no-compile"] if built_manifest else []
         dbt.cli(
-            ["docs", "generate", "--static", *no_compile, "--vars", json.dumps({"as_of": as_of})],
+            ["docs", "generate", "--static", *no_compile],
             target_path=target,
         ).wait()
     page = target / STATIC_PAGE

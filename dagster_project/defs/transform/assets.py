@@ -2,12 +2,14 @@
 
 Before dbt starts, the working database gets every table dbt reads as a source, even when a
 loader was not part of the run (``create_empty_tables``: raw, config and the history master);
-the connection is closed before dbt opens the file (one writer at a time). dbt's ``as_of`` var
-is the run's (``dagster_project.keys.run_as_of``).
+the connection is closed before dbt opens the file (one writer at a time). The run's as_of
+(``dagster_project.keys.run_as_of``) reaches dbt as the environment variable
+``QUOTABOARD_AS_OF``, not as ``--vars``: vars that change every night void dbt's partial
+parse (a full parse of the whole project each night), a changed environment variable only
+re-parses the one model that reads it (``stg_config__run_context``).
 """
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,9 +96,10 @@ def dbt_models(
         # environment variable, not a var: a var that changes every run would void dbt's
         # partial parse of the whole project (only the model reading it is parsed again).
         QUOTABOARD_RUN_ID=context.run.run_id,
+        QUOTABOARD_AS_OF=as_of,
     ):
         invocation = dbt.cli(
-            ["build", "--vars", json.dumps({"as_of": as_of}), *_unit_test_args()],
+            ["build", *_unit_test_args()],
             context=context,
             target_path=_target_path(paths),
         )
