@@ -220,3 +220,33 @@ def test_no_product_usage_folder(conn, tmp_path):
     (tmp_path / "landing").mkdir()
     st = load_messages(conn, tmp_path / "landing")
     assert st.files_loaded == 0 and st.notes
+
+
+def test_line_ranks_per_file_in_read_order_whether_or_not_a_files_rows_are_consecutive():
+    """Rule (line numbers, input-contract: a bad line is named by file and line): each staged
+    line's rank in its file follows the reader's order. The one-pass ranking (rowid minus the
+    file's first rowid) applies when every file's rows are consecutive, as the reader stages
+    them; a file whose rows are interleaved with another's is ranked by the window instead, and
+    both give the ranks a sort by (file, rowid) gives."""
+    from dagster_project.ingest import messages
+
+    conn = duckdb.connect()
+    try:
+        for staged in (
+            ["a", "a", "a", "b", "b", "c"],  # one file after another: the one-pass ranking
+            ["a", "b", "a", "c", "b", "a"],  # interleaved: the window
+        ):
+            conn.execute(f"DROP TABLE IF EXISTS {messages._LINES}")
+            conn.execute(f"CREATE TEMP TABLE {messages._LINES} (line VARCHAR, filename VARCHAR)")
+            for i, name in enumerate(staged):
+                conn.execute(f"INSERT INTO {messages._LINES} VALUES (?, ?)", [f"{name}{i}", name])
+            ranked = conn.execute(
+                f"SELECT line, filename, k FROM {messages._numbered_lines(conn)} ORDER BY line"
+            ).fetchall()
+            expected = []
+            for name in sorted(set(staged)):
+                lines = [f"{n}{i}" for i, n in enumerate(staged) if n == name]
+                expected += [(line, name, k) for k, line in enumerate(lines, start=1)]
+            assert sorted(ranked) == sorted(expected), staged
+    finally:
+        conn.close()

@@ -238,6 +238,30 @@ def _stage_jsonl(conn: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> i
     return conn.execute(f"SELECT count(*) FROM {_EXCL}").fetchone()[0]
 
 
+def _numbered_lines(conn: duckdb.DuckDBPyConnection) -> str:
+    """The staged lines with ``k``, each line's rank among the lines the reader returned from
+    its file (1 = the first), in read order (``rowid``).
+
+    The reader returns a file's lines in order and one file after another, so a file's lines
+    hold consecutive rowids and ``k`` is ``rowid`` minus the file's first ``rowid``, plus 1: one
+    grouped pass. Ranking every line with a window (a sort of all lines by file) gives the same
+    ``k`` and is the fallback for a file whose rowids are not consecutive."""
+    scattered = conn.execute(
+        f"SELECT count(*) FROM (SELECT filename FROM {_LINES} GROUP BY filename "
+        "HAVING max(rowid) - min(rowid) + 1 <> count(*))"
+    ).fetchone()[0]
+    if scattered:
+        return (
+            f"(SELECT n.*, row_number() OVER (PARTITION BY n.filename ORDER BY n.rowid) AS k "
+            f"FROM {_LINES} n)"
+        )
+    return (
+        f"(SELECT n.*, n.rowid - firsts.first_rowid + 1 AS k FROM {_LINES} n JOIN "
+        f"(SELECT filename, min(rowid) AS first_rowid FROM {_LINES} GROUP BY filename) firsts "
+        "ON firsts.filename = n.filename)"
+    )
+
+
 def _load_jsonl(
     conn: duckdb.DuckDBPyConnection, files: list[LandingFile], n_excl: int, loaded_at: datetime
 ) -> tuple[dict[str, int], int]:
@@ -245,13 +269,12 @@ def _load_jsonl(
     per file and the number of invalid lines."""
     if not files:
         return {}, 0
-    k = "row_number() OVER (PARTITION BY n.filename ORDER BY n.rowid)"
     line_expr = line_number_sql(
         "t.k", _EXCL if n_excl else None, start=1, partition="filename", outer="t"
     )
     source = (
         f"(SELECT t.line, f.rel, {line_expr} AS line_no, false AS unreadable FROM "
-        f"(SELECT n.*, {k} AS k FROM {_LINES} n) t JOIN {_FILES} f ON f.path = t.filename "
+        f"{_numbered_lines(conn)} t JOIN {_FILES} f ON f.path = t.filename "
         "WHERE trim(coalesce(t.line, '')) <> ''"
         f" UNION ALL SELECT x.raw, f.rel, x.line, true FROM {_EXCL} x "
         f"JOIN {_FILES} f ON f.path = x.filename"
