@@ -1,5 +1,6 @@
 """Nightly runs keep dbt's partial parse: the next night's run (a new as_of, same project) parses
-only what changed, not the whole project.
+only what changed, not the whole project; so does a new home's first run, which starts from the
+project's parse (tests/test_partial_parse.py).
 
 Rule (issue 21, "skip what did not change"): the run's as_of reaches dbt as the environment
 variable QUOTABOARD_AS_OF, read by stg_config__run_context only. A ``--vars`` value that
@@ -60,6 +61,10 @@ def test_next_nights_run_parses_only_what_changed(sample_company, tmp_path):
     landing, config = sample_company
     home = tmp_path / "home"
     assert _run(landing, config, home, FIRST_NIGHT) == 0
+    # The home's first build starts from the project's parse (partial_parse.py), not a full one.
+    first = _dbt_build_events(home)
+    assert [e["info"]["msg"] for e in first if e["info"]["name"] == "UnableToPartialParse"] == []
+    assert "PartialParsingEnabled" in [e["info"]["name"] for e in first]
     assert _run(landing, config, home, NEXT_NIGHT) == 0
 
     build = _dbt_build_events(home)

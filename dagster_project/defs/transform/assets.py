@@ -24,6 +24,7 @@ from dagster_project.keys import run_as_of
 from dagster_project.resources import QuotaboardPaths
 from dagster_project.settings import settings_from_warehouse
 
+from .partial_parse import seed_partial_parse
 from .project import dbt_project
 from .translator import QuotaboardTranslator
 
@@ -98,10 +99,15 @@ def dbt_models(
         QUOTABOARD_RUN_ID=context.run.run_id,
         QUOTABOARD_AS_OF=as_of,
     ):
+        target = _target_path(paths)
+        project_target = Path(DBT_PROJECT.project_dir) / DBT_PROJECT.target_path
+        context.log.info(
+            seed_partial_parse(project_target, target, Path(DBT_PROJECT.profiles_dir), os.environ)
+        )
         invocation = dbt.cli(
             ["build", *_unit_test_args()],
             context=context,
-            target_path=_target_path(paths),
+            target_path=target,
         )
         for event in invocation.stream():
             yield event
