@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -141,3 +142,18 @@ def test_a_homes_own_parse_is_kept(project_target, tmp_path):
 
     assert "own parse" in said
     assert own.read_bytes() == b"this home's parse"
+
+
+def test_no_project_file_reads_what_differs_between_homes():
+    """The seed is sound only while nothing rendered at parse time reads the profile values
+    that differ between homes (the DuckDB path and settings): a model, test or macro that
+    renders ``target.path`` or ``target.settings`` must make the seed go (or this rule)."""
+    project_dir = Path(dbt_project().project_dir)
+    readers = [
+        str(path.relative_to(project_dir))
+        for folder in ("models", "macros", "tests", "analyses", "snapshots")
+        for path in (project_dir / folder).rglob("*")
+        if path.suffix in (".sql", ".yml", ".yaml", ".md")
+        and re.search(r"target\s*(\.\s*|\[\s*['\"])(path|settings)\b", path.read_text())
+    ]
+    assert readers == []
