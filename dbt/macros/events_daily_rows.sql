@@ -11,8 +11,9 @@
 
     The two engines build the arrays differently, for memory:
     - DuckDB (default__) keeps every list() aggregate state in memory; it cannot spill them.
-      The grain holds about one event per row (14.6 M rows from 20 M events at scale 200), and
-      a GROUP BY with list() ran out of memory under a 3 GB limit. So the arrays are window
+      Rows hold about one event each (16.4 M rows from 18.1 M events at scale 200; the model
+      writes the single-event rows itself and sends only the others here), and a GROUP BY
+      with list() ran out of memory under a 3 GB limit. So the arrays are window
       aggregates kept on each grain's first event: that event's frame covers the events the
       array needs, every other event's frame is itself alone (discarded), so the work stays
       linear in events, and the window's sorted partitions spill like any sort.
