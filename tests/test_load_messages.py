@@ -101,6 +101,27 @@ def test_jsonl_fields_invalid_lines_and_line_numbers(conn, tmp_path):
     ]
 
 
+def test_lines_not_starting_with_a_brace_are_trimmed_before_they_are_judged(conn, tmp_path, caplog):
+    """Rule: a line of spaces is blank (skipped, its number kept) and a JSON object after
+    leading spaces or tabs is a message; the loader trims only the lines that do not start
+    with '{', so both must come out as if every line were trimmed."""
+    landing = tmp_path / "landing"
+    write_lines(
+        landing / "product_usage" / "d.jsonl",
+        [
+            "   ",  # 1: spaces only, skipped
+            "  \t" + json.dumps(TRACK),  # 2: indented object, a message
+            json.dumps(GROUP),  # 3
+            " 42",  # 4: indented, valid JSON, not an object
+        ],
+    )
+    stats = load_messages(conn, landing)
+    got = [(r[0], r[10], r[11], r[13]) for r in fields(conn)]
+    assert got == [("m1", True, None, 2), ("m2", True, None, 3), (None, False, " 42", 4)]
+    assert stats.rows_loaded == 3
+    assert "read line by line" not in caplog.text  # DuckDB's reader, not the fallback
+
+
 def test_gzip_and_unreadable_lines(conn, tmp_path):
     landing = tmp_path / "landing"
     write_lines(

@@ -127,8 +127,11 @@ def _insert_sql(source: str, line_expr: str) -> str:
         f"SELECT {picks}, v, CASE WHEN NOT v THEN line END, rel, ln, $loaded_at FROM ("
         "  SELECT CASE WHEN v THEN x END AS x, v, line, rel, ln FROM ("
         # A valid JSON text starting with '{' is an object: no second parse for json_type.
-        "    SELECT coalesce(NOT unreadable AND x IS NOT NULL AND "
-        "      starts_with(ltrim(line, ' \t\r'), '{'), false) AS v, x, line, rel, ln FROM ("
+        # Almost every line starts with '{' itself: only the others are left-trimmed (a CASE
+        # evaluates its ELSE on the rows that need it; ltrim copies every line it is given).
+        "    SELECT coalesce(NOT unreadable AND x IS NOT NULL AND CASE WHEN starts_with(line, '{') "
+        "      THEN true ELSE starts_with(ltrim(line, ' \t\r'), '{') END, false) AS v, "
+        "      x, line, rel, ln FROM ("
         # Each line is parsed once: try() makes the extraction NULL where json_valid is false.
         f"      SELECT try(json_extract_string(line, [{paths}])) AS x, "
         f"        line, rel, unreadable, {line_expr} AS ln FROM {source})))"
@@ -275,7 +278,9 @@ def _load_jsonl(
     source = (
         f"(SELECT t.line, f.rel, {line_expr} AS line_no, false AS unreadable FROM "
         f"{_numbered_lines(conn)} t JOIN {_FILES} f ON f.path = t.filename "
-        "WHERE trim(coalesce(t.line, '')) <> ''"
+        # Blank lines carry no message. A line starting with '{' is not blank, and the OR
+        # trims only the other lines: trimming all 20 M lines took 11 s at scale 200.
+        "WHERE starts_with(t.line, '{') OR trim(coalesce(t.line, '')) <> ''"
         f" UNION ALL SELECT x.raw, f.rel, x.line, true FROM {_EXCL} x "
         f"JOIN {_FILES} f ON f.path = x.filename"
         f" UNION ALL SELECT line, rel, line_no, unreadable FROM {_FALLBACK})"
