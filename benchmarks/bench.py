@@ -102,7 +102,7 @@ def say(msg: str) -> None:
 
 
 def brief(m: Measurement) -> str:
-    return f"{m.wall_s:.1f}s (CPU {m.cpu_s:.1f}s), peak {m.peak_tree_rss_mb:,.0f} MB"
+    return f"{m.wall_s:.1f}s (CPU {m.cpu_s:.1f}s), peak {m.peak_tree_rss_mb:,.0f} MiB"
 
 
 def machine() -> dict:
@@ -166,7 +166,7 @@ def ensure_company(
     m = run_measured([*cmd, "--seed", str(seed)], cwd=code.root, env=code.env)
     if m.returncode != 0:
         raise SystemExit(f"generate failed ({m.returncode}):\n{m.stderr[-3000:]}")
-    say(f"generated in {m.wall_s:.1f}s, peak {m.peak_tree_rss_mb:,.0f} MB: {m.stdout.strip()}")
+    say(f"generated in {m.wall_s:.1f}s, peak {m.peak_tree_rss_mb:,.0f} MiB: {m.stdout.strip()}")
     marker.write_text(json.dumps({"scale": scale, "seed": seed, "stdout": m.stdout}))
     return root / "landing", root / "config", m
 

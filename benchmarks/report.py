@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from benchmarks.proctree import Measurement
 
-GB = 1024.0  # MiB per GiB
+GB = 1e9 / 2**20  # MiB per GB: the memory target is stated in decimal GB (10^9 bytes)
 STEP_LINE = re.compile(r"^\s+(?:ok|warn|FAILED)\s+(\S+)\s+([0-9.]+)s\b")
 DEFS_LINE = re.compile(r"definitions loaded in ([0-9.]+)s")
 PUBLISHED_LINE = re.compile(r"published in ([0-9.]+)s")
@@ -153,7 +153,7 @@ def markdown(
     lines.append(
         "| measurement | what | runs | median wall (s) | all runs (s) | median CPU (s) "
         "| input rows | rows/s "
-        "| peak RSS, process tree (MB) | largest process (MB) | load avg before -> after |"
+        "| peak RSS, process tree (MiB) | largest process (MiB) | load avg before -> after |"
     )
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for s in series.values():
