@@ -171,19 +171,6 @@
     cast(array() as array<{{ spark__sql_type(element_type) }}>)
 {%- endmacro %}
 
-{#- An array of the given expressions (a list of SQL texts), in that order. -#}
-{% macro array_of(values) -%}
-    {{ return(adapter.dispatch('array_of', 'quotaboard')(values)) }}
-{%- endmacro %}
-
-{% macro default__array_of(values) -%}
-    [{{ values | join(', ') }}]
-{%- endmacro %}
-
-{% macro spark__array_of(values) -%}
-    array({{ values | join(', ') }})
-{%- endmacro %}
-
 {#- A struct of the given [field, expression] pairs. -#}
 {% macro struct_of(fields) -%}
     {{ return(adapter.dispatch('struct_of', 'quotaboard')(fields)) }}

@@ -256,12 +256,12 @@ single_event_rows as (
         keyed_events.{{ column }},
         {%- endfor %}
         cast(1 as bigint) as event_count,
-        {{ array_of([struct_of([
+        {{ dbt.array_construct([struct_of([
             ['timestamp_utc', 'keyed_events.timestamp_utc'],
             ['message_id', 'keyed_events.message_id'],
         ])]) }} as first_events,
         case
-            when keyed_events.is_install then {{ array_of(['keyed_events.message_id']) }}
+            when keyed_events.is_install then {{ dbt.array_construct(['keyed_events.message_id']) }}
             else {{ empty_array('string') }}
         end as install_message_ids,
         keyed_events._loaded_at as max_loaded_at,
