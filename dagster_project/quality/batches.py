@@ -39,6 +39,7 @@ ROW_INDEX = "__row"
 
 _DATE_PREFIX = r"'[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?'"
 _OFFSET = r"'[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'"
+_CANONICAL_UTC = r"'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z'"
 _NUMBER = r"'[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?'"
 
 
@@ -64,15 +65,30 @@ def parse_sql(col: str, kind: str) -> str:
             f"then try_cast(left({t}, 10) as date) end"
         )
     if kind == "timestamp":
-        return (
-            f"case when not regexp_full_match({t}, {_DATE_PREFIX}) then null "
-            f"when regexp_matches({t}, {_OFFSET}) "
-            f"then try_cast(try_cast({t} as timestamptz) at time zone 'UTC' as timestamp) "
-            f"else try_cast({t} as timestamp) end"
-        )
+        return timestamp_sql(col)
     if kind == "number":
         return f"case when regexp_full_match({t}, {_NUMBER}) then try_cast({t} as double) end"
     raise ValueError(kind)
+
+
+def timestamp_sql(col: str, shortcut: bool = True) -> str:
+    """The UTC timestamp of ISO 8601 text, as dbt's ``crm_parse_timestamp``: with an offset (or
+    Z) converted to UTC, without one taken as UTC, NULL when it does not parse. With
+    ``shortcut``, text in the usual shape (2026-11-21T14:30:00.000Z) is first read by a plain
+    cast, which gives the same value as the general branches at a fraction of their cost."""
+    t = f"trim({col})"
+    first = (
+        f"when regexp_full_match({col}, {_CANONICAL_UTC}) then try_cast({col} as timestamp) "
+        if shortcut
+        else ""
+    )
+    return (
+        f"case {first}"
+        f"when not regexp_full_match({t}, {_DATE_PREFIX}) then null "
+        f"when regexp_matches({t}, {_OFFSET}) "
+        f"then try_cast(try_cast({t} as timestamptz) at time zone 'UTC' as timestamp) "
+        f"else try_cast({t} as timestamp) end"
+    )
 
 
 def parses_sql(col: str, kind: str) -> str:
