@@ -350,6 +350,49 @@ def test_message_batch_validated_on_its_tally_has_the_whole_batch_verdict(runner
     assert failing_lines == {2051, 10000}  # one in each file
 
 
+def test_crm_batch_tally_groups_ids_by_whether_they_are_missing(runner, tmp_path):
+    """Rule: a CRM landing suite judges Ids (and the source file) by nullness alone, so its
+    tally groups them by whether they are missing, not by value: 3,000 distinct Ids make a
+    few groups, not 3,000, and the verdict is still the whole batch's (the missing Ids and
+    the unparsable amounts counted, the failing rows located by file and line)."""
+    wh = make_warehouse(tmp_path)
+    insert(
+        wh,
+        "raw.opportunity",
+        [
+            opportunity(
+                id=None if i in (17, 2500) else f"006{i:05d}",
+                amount="lots" if i == 900 else "1e5",
+                _source_file="crm/Opportunity/2026-03-01-full.csv",
+                _source_line=i + 2,
+            )
+            for i in range(3000)
+        ],
+    )
+    tallied = validate_landing(runner, wh, "opportunity", AS_OF)
+    with batches.read_only(wh) as conn:
+        plan = suites.tally_plan(suites.load_suite("landing_opportunity"))
+        assert plan is not None and "id" in plan.nulls and "id" not in plan.values
+        assert len(batches.read_tally(conn, "opportunity", None, plan.values, plan.nulls)) < 40
+        whole = runner.validate(
+            "landing_opportunity", batches.read_batch(conn, "opportunity", None)
+        )
+
+    def verdict(guard):
+        return sorted(
+            (f["column"], f["severity"], f["unexpected_count"], round(f["unexpected_percent"], 9))
+            for f in guard.failures
+            if f["column"] != "age_hours"  # the freshness suite, run beside the landing one
+        )
+
+    assert verdict(tallied) == verdict(whole)
+    counts = {f["column"]: f["unexpected_count"] for f in whole.failures}
+    assert counts["id"] == 2 and counts["amount__parses"] == 1
+    assert tallied.row_count == whole.row_count == 3000
+    failing_lines = {r["_source_line"] for r in tallied.sample if r["_guard"].endswith("(id)")}
+    assert failing_lines == {19, 2502}
+
+
 CREDIT_COLUMNS = (
     "credit_id varchar, assignee_type varchar, assignee_id varchar, metric varchar, "
     "credit_date date, amount double, source_type varchar, source_id varchar, rule varchar, "

@@ -196,21 +196,26 @@ WEIGHT = "__rows"
 
 
 def read_tally(
-    conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None, judged: list[str]
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    since: datetime | None,
+    judged: list[str],
+    nulls: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The batch of :func:`read_batch`, counted in DuckDB instead of read whole: one group per
-    distinct combination of the ``judged`` columns' values, and of each group its first
-    ``TALLY_KEPT_ROWS`` rows in file and line order, every column kept as read. ``WEIGHT``
-    says how many rows of the batch each kept row stands for (1, and the group's remainder
-    on its last kept row), so the weights add up to the batch's row count and, per group, to
-    the group's.
+    distinct combination of the ``judged`` columns' values and of whether each of ``nulls``
+    is missing, and of each group its first ``TALLY_KEPT_ROWS`` rows in file and line order,
+    every column kept as read. ``WEIGHT`` says how many rows of the batch each kept row
+    stands for (1, and the group's remainder on its last kept row), so the weights add up to
+    the batch's row count and, per group, to the group's.
 
-    An expectation that judges each row by the ``judged`` columns alone (see
-    ``suites.tally_columns``) fails on the tally exactly when it fails on the batch, on
-    rows standing for the same batch rows; the batch never leaves DuckDB (20 M messages at
-    scale 200 become a few hundred rows)."""
+    An expectation that judges each row by the ``judged`` columns' values, or by whether a
+    column of ``nulls`` is missing (see ``suites.tally_plan``), fails on the tally exactly
+    when it fails on the batch, on rows standing for the same batch rows; the batch never
+    leaves DuckDB (20 M messages at scale 200 become a few dozen rows; a CRM object's Ids
+    are judged by nullness alone, so its 400 k rows do not stay 400 k groups)."""
     sql, params = batch_sql(conn, table, since)
-    tally = _tally(conn, sql, params, judged, order=["_source_file", "_source_line"])
+    tally = _tally(conn, sql, params, judged, nulls, order=["_source_file", "_source_line"])
     if tally is None:  # the table lacks a judged column: its column-set expectation says so
         return read_batch(conn, table, since).assign(**{WEIGHT: 1})
     return tally

@@ -419,18 +419,19 @@ def validate_landing(
     """The landing suite of ``raw.<table>`` on the rows loaded after ``since`` plus the
     freshness suite on the whole table (newest timestamp before the end of the as_of day).
 
-    A suite that judges each row by a few columns alone (every landing suite of raw.messages,
-    the large table: ``suites.tally_columns``) is validated on the batch's tally
+    A suite that judges each row by a few columns' values or nullness alone (every landing
+    suite today: ``suites.tally_columns``) is validated on the batch's tally
     (``batches.read_tally``), counted in DuckDB: the verdicts, counts and percentages are the
     batch's, the failing rows shown are real rows (file and line), and the batch is never
     read into pandas. The others read the batch whole."""
     suite_name = landing_suite_name(table)
-    judged = tally_columns(load_suite(suite_name, runner.suites_dir))
+    suite = load_suite(suite_name, runner.suites_dir)
+    plan = tally_plan(suite) if tally_columns(suite) is not None else None
     with batches.read_only(warehouse_path) as conn:
         settings = batches.read_settings(conn)
         fresh = batches.read_freshness(conn, table, as_of, settings)
-        if judged is not None:
-            tally = batches.read_tally(conn, table, since, judged)
+        if plan is not None:
+            tally = batches.read_tally(conn, table, since, plan.values, plan.nulls)
             landing = runner.validate(suite_name, tally, build_docs=False, weights=batches.WEIGHT)
         else:
             batch = batches.read_batch(conn, table, since)
