@@ -11,12 +11,14 @@ asks DuckDB for both readings, in a session whose own time zone is not UTC.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dagster_project.quality.batches import timestamp_sql
+from dagster_project.quality.batches import CANONICAL_UTC_PATTERN, timestamp_sql
 
 
 def _digits(n: int) -> st.SearchStrategy[str]:
@@ -82,3 +84,10 @@ def test_shortcut_still_reads_valid_text_and_rejects_invalid(conn):
     """Guards the test above against comparing two NULLs only."""
     assert str(_both_readings(conn, "2026-11-21T14:30:00.000Z")[0]) == "2026-11-21 14:30:00"
     assert _both_readings(conn, "2026-02-30T10:00:00.000Z") == (None, None)
+
+
+def test_dbt_and_the_landing_audit_take_the_same_shortcut():
+    """dbt's crm_parse_timestamp holds the same pattern as the audit: a change to one alone
+    would let the audit and the metrics disagree on which timestamps parse."""
+    macro = (Path(__file__).parents[1] / "dbt" / "macros" / "crm_parsing.sql").read_text()
+    assert CANONICAL_UTC_PATTERN.strip("'") in macro

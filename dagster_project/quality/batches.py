@@ -39,7 +39,9 @@ ROW_INDEX = "__row"
 
 _DATE_PREFIX = r"'[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ].*)?'"
 _OFFSET = r"'[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?\s*([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$'"
-_CANONICAL_UTC = r"'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z'"
+# The shape Salesforce and Segment write timestamps in (timestamp_sql reads it by a plain cast);
+# dbt's crm_parse_timestamp holds the same pattern.
+CANONICAL_UTC_PATTERN = r"'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z'"
 _NUMBER = r"'[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?'"
 
 
@@ -78,7 +80,7 @@ def timestamp_sql(col: str, shortcut: bool = True) -> str:
     cast, which gives the same value as the general branches at a fraction of their cost."""
     t = f"trim({col})"
     first = (
-        f"when regexp_full_match({col}, {_CANONICAL_UTC}) then try_cast({col} as timestamp) "
+        f"when regexp_full_match({col}, {CANONICAL_UTC_PATTERN}) then try_cast({col} as timestamp) "
         if shortcut
         else ""
     )
