@@ -101,6 +101,16 @@ def failed_columns(guard) -> dict[str, str]:
     return {f["column"]: f["severity"] for f in guard.failures}
 
 
+def landing_verdict(guard) -> list[tuple]:
+    """Each failed landing expectation: column, severity, unexpected count and percentage (the
+    freshness suite, run beside the landing one, left out)."""
+    return sorted(
+        (f["column"], f["severity"], f["unexpected_count"], round(f["unexpected_percent"], 9))
+        for f in guard.failures
+        if f["column"] != "age_hours"
+    )
+
+
 # -- suites ------------------------------------------------------------------------------------
 def test_suite_json_matches_module(tmp_path):
     suites.write_suites(tmp_path)
@@ -331,14 +341,7 @@ def test_message_batch_validated_on_its_tally_has_the_whole_batch_verdict(runner
         whole_batch = batches.read_batch(conn, "messages", None)
     whole = runner.validate("landing_messages", whole_batch)
 
-    def verdict(guard):
-        return sorted(
-            (f["column"], f["severity"], f["unexpected_count"], round(f["unexpected_percent"], 9))
-            for f in guard.failures
-            if f["column"] != "age_hours"  # the freshness suite, run beside the landing one
-        )
-
-    assert verdict(tallied) == verdict(whole)
+    assert landing_verdict(tallied) == landing_verdict(whole)
     counts = {f["column"]: f["unexpected_count"] for f in whole.failures}
     assert counts["_is_valid_json"] == 2 and counts["type"] == 1
     assert counts["message_id__present"] == 1  # 4100 and 9000 are group calls (i % 10 == 0)
@@ -378,14 +381,7 @@ def test_crm_batch_tally_groups_ids_by_whether_they_are_missing(runner, tmp_path
             "landing_opportunity", batches.read_batch(conn, "opportunity", None)
         )
 
-    def verdict(guard):
-        return sorted(
-            (f["column"], f["severity"], f["unexpected_count"], round(f["unexpected_percent"], 9))
-            for f in guard.failures
-            if f["column"] != "age_hours"  # the freshness suite, run beside the landing one
-        )
-
-    assert verdict(tallied) == verdict(whole)
+    assert landing_verdict(tallied) == landing_verdict(whole)
     counts = {f["column"]: f["unexpected_count"] for f in whole.failures}
     assert counts["id"] == 2 and counts["amount__parses"] == 1
     assert tallied.row_count == whole.row_count == 3000
