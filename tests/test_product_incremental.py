@@ -3,8 +3,9 @@
 Builds the product models with dbt on a temporary warehouse, lands random late messages
 (new track events, group calls that change a user's workspace or a workspace's account,
 re-deliveries of existing messageIds in files sorting before or after the original, bad
-lines), runs dbt incrementally, and compares the daily aggregate, the product credits and the
-message exceptions with a ``--full-refresh`` build of the same data.
+lines), may move as_of on and change the plans or the feature ownership, runs dbt
+incrementally, and compares the daily aggregate, the product credits (the lines kept by plan
+period included) and the message exceptions with a ``--full-refresh`` build of the same data.
 
 Late messages are dated anywhere in the data's range, not only inside
 ``late_message_lookback_days``: the aggregate re-processes the dates of newly loaded lines
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +39,9 @@ SELECT = ["+int_product_credits", "+int_product_exceptions"]
 COMPARED = {
     "intermediate.int_product_events_daily": (
         "message_date, workspace_id, feature, event, _source_file"
+    ),
+    "intermediate.int_product_period_credits": (
+        "assignee_id, metric, fiscal_period, source_id, rule, credit_date"
     ),
     "intermediate.int_product_credits": (
         "assignee_id, metric, fiscal_period, source_id, rule, credit_date"
@@ -113,7 +117,9 @@ def _seed_config(con: duckdb.DuckDBPyConnection) -> None:
             "influenced_bookings",
             "activated_accounts",
         ):
-            for period in ("FY2027-Q4", "FY2027-M10"):
+            # FY2027-M09 (October) is closed before as_of: an incremental run keeps its lines
+            # unless something it counts changed.
+            for period in ("FY2027-Q4", "FY2027-M10", "FY2027-M09"):
                 plans.append(("team", team, period, metric, 10.0, None, None, None, "n"))
     con.executemany("insert into config.quota_plans values (?,?,?,?,?,?,?,?,?)", plans)
     con.executemany(
@@ -240,7 +246,7 @@ def _insert(db: Path, rows: list[tuple]) -> None:
         con.close()
 
 
-def _dbt(db: Path, target: Path, *extra: str) -> None:
+def _dbt(db: Path, target: Path, *extra: str, as_of: str = AS_OF) -> None:
     env = {
         **os.environ,
         "DBT_TARGET_PATH": str(target),
@@ -254,7 +260,7 @@ def _dbt(db: Path, target: Path, *extra: str) -> None:
         "--profiles-dir",
         ".",
         "--vars",
-        f'{{as_of: "{AS_OF}"}}',
+        f'{{as_of: "{as_of}"}}',
         "--select",
         *SELECT,
         *extra,
@@ -311,26 +317,138 @@ def base_warehouse(tmp_path_factory):
     return root, db, target
 
 
+# Changes to the inputs between the first build and the incremental run, besides late
+# messages: each must make int_product_period_credits recompute the periods it touches.
+CHANGES = {
+    "none": [],
+    # sso moves from platform to analytics for all time: every period's lines of both teams.
+    "ownership_moves": [
+        "update config.feature_ownership set team_id = 'analytics' where feature = 'sso'"
+    ],
+    # a closed period loses a plan row: its lines of that team and metric go.
+    "plan_dropped": [
+        "delete from config.quota_plans where assignee_id = 'analytics'"
+        " and fiscal_period = 'FY2027-M09' and metric = 'feature_adopting_accounts'"
+    ],
+    # a new plan period (September: no events, so no line) and a new team plan in October.
+    "plan_added": [
+        "insert into config.quota_plans values ('team', 'product', 'FY2027-M08', 'installs',"
+        " 5.0, null, null, null, 'n')",
+        "insert into config.quota_plans values ('team', 'platform', 'FY2027-M09', 'installs',"
+        " 5.0, null, null, null, 'n')",
+    ],
+    # an account deleted in the CRM: its workspaces' events become unattributed in every period.
+    "account_deleted": ["update raw.account set is_deleted = 'true' where id = '001B'"],
+}
+
+
+def _apply(db: Path, statements: list[str]) -> None:
+    con = duckdb.connect(str(db))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
 @pytest.mark.slow
 @settings(
-    max_examples=8,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(late=st.lists(message_strategy, min_size=1, max_size=25))
-def test_incremental_equals_full_refresh(base_warehouse, late):
+@given(
+    late=st.lists(message_strategy, min_size=0, max_size=25),
+    change=st.sampled_from(sorted(CHANGES)),
+    as_of_days_later=st.sampled_from([0, 1, 9]),
+)
+# Every change at least once, whatever hypothesis draws.
+@example(late=[], change="ownership_moves", as_of_days_later=0)
+@example(late=[], change="plan_dropped", as_of_days_later=1)
+@example(late=[], change="plan_added", as_of_days_later=9)
+@example(late=[], change="account_deleted", as_of_days_later=0)
+@example(late=[], change="none", as_of_days_later=9)
+def test_incremental_equals_full_refresh(base_warehouse, late, change, as_of_days_later):
     root, base_db, target = base_warehouse
     work = root / "work.duckdb"
     shutil.copy(base_db, work)
     _insert(work, _rows(late, T1, 1000))
+    _apply(work, CHANGES[change])
+    # 0: the same day again; 1: the next night; 9: 2026-12-02, after FY2027-M10 closed.
+    as_of = (dt.date.fromisoformat(AS_OF) + dt.timedelta(days=as_of_days_later)).isoformat()
 
-    _dbt(work, target)  # incremental
+    _dbt(work, target, as_of=as_of)  # incremental
     incremental = _snapshot(work)
-    _dbt(work, target, "--full-refresh")
+    _dbt(work, target, "--full-refresh", as_of=as_of)
     full = _snapshot(work)
 
     for table in COMPARED:
         assert incremental[table] == full[table], table
+
+
+def _period_details(db: Path) -> dict[str, set[str]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "select fiscal_period, detail from intermediate.int_product_period_credits"
+        ).fetchall()
+    finally:
+        con.close()
+    details: dict[str, set[str]] = {}
+    for period, detail in rows:
+        details.setdefault(period, set()).add(detail)
+    return details
+
+
+@pytest.mark.slow
+def test_period_credits_keep_a_closed_period_nothing_touched_and_recompute_the_rest(
+    base_warehouse,
+):
+    """Rule: incremental product credits by plan period. A closed period whose inputs did not
+    change keeps its stored lines (they are not recomputed: a marked line survives); a period
+    with a new message in its window, and every period after a change of the credit logic,
+    is recomputed (its marked lines are gone)."""
+    root, base_db, target = base_warehouse
+    work = root / "keep.duckdb"
+    shutil.copy(base_db, work)
+    mark = "kept, not recomputed"
+    _apply(work, [f"update intermediate.int_product_period_credits set detail = '{mark}'"])
+    marked = {p for p, details in _period_details(work).items() if mark in details}
+    assert {"FY2027-M09", "FY2027-M10", "FY2027-Q4"} <= marked
+
+    # A late track event on 2026-11-20 (account 001A's workspace w1, feature reports):
+    # November's periods change, October's (FY2027-M09) does not.
+    late = [
+        {
+            "type": "track",
+            "message_id": 99,
+            "day": 26,
+            "seconds": 43200,
+            "offset": "Z",
+            "user": "u1",
+            "workspace": "w1",
+            "account": None,
+            "feature": "reports",
+            "event": "App Installed",
+            "file": FILES[0],
+        }
+    ]
+    _insert(work, _rows(late, T1, 2000))
+    _dbt(work, target)
+    details = _period_details(work)
+    assert mark in details["FY2027-M09"]
+    assert mark not in details["FY2027-M10"] and mark not in details["FY2027-Q4"]
+
+    # Lines stamped with another credit logic are recomputed, in every period.
+    _apply(
+        work,
+        [
+            f"update intermediate.int_product_period_credits set detail = '{mark}',"
+            " credit_logic = 'an older version of the logic'"
+        ],
+    )
+    _dbt(work, target)
+    assert all(mark not in d for d in _period_details(work).values())
 
 
 @pytest.mark.slow

@@ -48,3 +48,58 @@
 {% macro spark__file_mirror_config(source_name, table_name) -%}
     {{ return({'materialized': 'table'}) }}
 {%- endmacro %}
+
+{#- Config of int_product_period_credits (lines kept per plan period while the period's
+    inputs are unchanged). DuckDB: incremental, append; a pre-hook deletes the lines of the
+    periods whose inputs fingerprint (int_product_period_inputs.inputs_key) or credit logic
+    changed and of the periods no longer planned, so the model only computes periods left
+    without lines. Spark: a plain table, rebuilt on each run. -#}
+{% macro period_credits_config() -%}
+    {{ return(adapter.dispatch('period_credits_config', 'quotaboard')()) }}
+{%- endmacro %}
+
+{% macro default__period_credits_config() -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'append',
+        'on_schema_change': 'fail',
+        'pre_hook': ["{{ delete_stale_period_credits() }}"],
+    }) }}
+{%- endmacro %}
+
+{% macro spark__period_credits_config() -%}
+    {{ return({'materialized': 'table'}) }}
+{%- endmacro %}
+
+{#- The pre-hook of int_product_period_credits (incremental runs only): delete the lines whose
+    period is no longer in int_product_period_inputs, whose inputs_key differs from the
+    period's current one, or which were computed by other credit logic. -#}
+{% macro delete_stale_period_credits() -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ this }}.credit_logic <> '{{ credit_logic_checksum() }}'
+        or not exists (
+            select 1
+            from {{ ref('int_product_period_inputs') }} as inputs
+            where inputs.fiscal_period = {{ this }}.fiscal_period
+                and inputs.inputs_key = {{ this }}.inputs_key
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A checksum of the SQL that computes the current model's lines: the model file and the
+    source of every project macro it calls (with their adapter implementations, e.g.
+    duckdb__array_length). Stored with incrementally kept lines, so lines computed by an older
+    version of the logic are recomputed instead of kept. -#}
+{% macro credit_logic_checksum() -%}
+    {%- set parts = [model.checksum.checksum] -%}
+    {%- for macro_id in model.depends_on.macros | sort if macro_id.startswith('macro.quotaboard.') -%}
+        {%- set name = macro_id.split('.')[-1] -%}
+        {%- for candidate in [name, 'default__' ~ name, target.type ~ '__' ~ name] -%}
+            {%- if candidate in quotaboard -%}
+                {%- do parts.append(candidate ~ ':' ~ quotaboard[candidate].macro.macro_sql) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join('\n'))) }}
+{%- endmacro %}
