@@ -19,26 +19,6 @@ with ctx as (
     select * from {{ ref('stg_config__run_context') }}
 ),
 
-account_activity as {{ cte_materialized() }} (
-    select
-        account_id,
-        message_date,
-        feature
-    from {{ ref('int_product_account_activity') }}
-    where account_id is not null
-),
-
-install_activity as (
-    select
-        message_date,
-        account_id,
-        feature,
-        event,
-        install_message_ids
-    from {{ ref('int_product_account_activity') }}
-    where {{ array_length('install_message_ids') }} > 0
-),
-
 plan_periods as (
     select distinct
         plans.assignee_id as team_id,
@@ -57,6 +37,38 @@ plan_periods as (
         -- inputs changed (periods whose lines are all kept are not recomputed).
         and plans.fiscal_period not in (select kept.fiscal_period from {{ this }} as kept)
     {%- endif %}
+),
+
+-- The days the computed periods span: on an incremental run where every period is kept, none.
+computed_days as (
+    select
+        min(period_start) as first_day,
+        max(window_end) as last_day
+    from plan_periods
+),
+
+account_activity as {{ cte_materialized() }} (
+    select
+        account_id,
+        message_date,
+        feature
+    from {{ ref('int_product_account_activity') }}
+    where account_id is not null
+        and message_date between (select computed_days.first_day from computed_days)
+        and (select computed_days.last_day from computed_days)
+),
+
+install_activity as (
+    select
+        message_date,
+        account_id,
+        feature,
+        event,
+        install_message_ids
+    from {{ ref('int_product_account_activity') }}
+    where {{ array_length('install_message_ids') }} > 0
+        and message_date between (select computed_days.first_day from computed_days)
+        and (select computed_days.last_day from computed_days)
 ),
 
 -- A team's features with their ownership window [owned_from, owned_to) (open ends filled).

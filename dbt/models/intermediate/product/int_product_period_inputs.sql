@@ -74,11 +74,16 @@ select
     periods.fiscal_period,
     periods.period_start,
     periods.window_end,
-    cast(periods.period_start as {{ dbt.type_string() }})
-    || '|' || cast(periods.window_end as {{ dbt.type_string() }})
-    || '|' || cast(periods.plans_hash as {{ dbt.type_string() }})
-    || '|' || cast(ownership.ownership_hash as {{ dbt.type_string() }})
-    || '|' || cast(period_activity.activity_hash as {{ dbt.type_string() }}) as inputs_key
+    periods.plans_hash,
+    ownership.ownership_hash,
+    period_activity.activity_hash,
+    hash(
+        periods.period_start,
+        periods.window_end,
+        periods.plans_hash,
+        ownership.ownership_hash,
+        period_activity.activity_hash
+    ) as inputs_key
 from periods
 inner join period_activity
     on periods.fiscal_period = period_activity.fiscal_period
