@@ -60,9 +60,3 @@
     {%- endfor %}
     end
 {%- endmacro %}
-
-{#- The product metrics whose credit lines are counted in their plan period (fiscal_period
-    set): int_product_period_credits computes them incrementally by period. -#}
-{% macro period_counted_product_metrics() -%}
-    {{ return(['active_accounts', 'feature_adopting_accounts', 'installs']) }}
-{%- endmacro %}
