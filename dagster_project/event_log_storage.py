@@ -4,8 +4,8 @@ Dagster's :class:`SqliteEventLogStorage` (per-run files ``<run_id>.db`` beside a
 ``index.db``) builds a new SQLAlchemy engine, opens a SQLite connection, and disposes of both
 for every statement it runs. Each event of a run costs several of them (the run's file, and the
 index for asset materialisations and check results), and a sample run writes about 1,200
-events: about 11.7 s of a 50 s run went to opening and closing connections (measured by
-storing a sample run's 1,210 events again: 11.7 s, 4.0 s with this class).
+events: about 10 s of a 52 s run went to opening and closing connections (storing a sample
+run's 1,210 events again took 9.5-11.7 s, and 2.5-4.0 s with this class).
 
 :class:`PooledSqliteEventLogStorage` is the same storage (same files, same tables, same
 locking) with one engine per file, kept open while the process lives: the last
