@@ -95,9 +95,10 @@ telemetry:
 """
 
 
-def _current_max_concurrent_runs(text: str) -> int:
-    """``max_concurrent_runs`` of a managed ``dagster.yaml`` (the default if it has none)."""
-    found = re.search(r"^\s*max_concurrent_runs:\s*(\d+)\s*$", text, flags=re.MULTILINE)
+def _current_max_concurrent_runs(text: str | None) -> int:
+    """``max_concurrent_runs`` of a managed ``dagster.yaml`` (the default without the file or
+    the setting)."""
+    found = re.search(r"^\s*max_concurrent_runs:\s*(\d+)\s*$", text or "", flags=re.MULTILINE)
     return int(found.group(1)) if found else DEFAULT_MAX_CONCURRENT_RUNS
 
 
@@ -116,11 +117,7 @@ def ensure_instance_yaml(
     if current is not None and not current.startswith(MANAGED_MARKER):
         return path, False
     if max_concurrent_runs is None:
-        max_concurrent_runs = (
-            _current_max_concurrent_runs(current)
-            if current is not None
-            else DEFAULT_MAX_CONCURRENT_RUNS
-        )
+        max_concurrent_runs = _current_max_concurrent_runs(current)
     text = instance_yaml(dagster_home, max_concurrent_runs)
     if current == text:
         return path, False

@@ -31,11 +31,14 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt"
 DAGSTER_TARGET_PATH = Path("target") / "dagster"
 
 
+# dbt of this environment (the venv's ``bin/``): the dbt Core package installed beside Dagster.
+ENVIRONMENT_DBT = Path(sys.executable).parent / "dbt"
+
+
 def _dbt_executable() -> str:
-    """dbt of this environment (the venv's ``bin/``), even when it is not on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    if beside.exists():
-        return str(beside)
+    """dbt of this environment, even when it is not on PATH; else the one on PATH."""
+    if ENVIRONMENT_DBT.exists():
+        return str(ENVIRONMENT_DBT)
     return shutil.which("dbt") or "dbt"
 
 
@@ -99,15 +102,15 @@ class QuotaboardDbtCli(DbtCliResource):
     loads the profile and the project), which it only uses for ``fetch_row_counts`` /
     ``fetch_column_metadata``. Quotaboard calls neither, and its dbt is this environment's dbt
     Core: on the sample, the two took 4.5 s before ``dbt build`` started and 1 s before
-    ``dbt docs generate``. The version is read from
-    the installed package instead, and no adapter is opened (dagster-dbt accepts none: it is
-    what it has when opening one fails). Both are private methods of dagster-dbt (pinned in
-    ``uv.lock``); ``tests/test_dbt_resource.py`` checks that they are still the ones it calls.
+    ``dbt docs generate``. The version is read from the installed package instead, and no
+    adapter is opened (dagster-dbt accepts none: it is what it has when opening one fails).
+    Both are private methods of dagster-dbt (pinned in ``uv.lock``);
+    ``tests/test_dbt_resource.py`` checks that they are still the ones it calls.
     """
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
+        if Path(self.dbt_executable) == ENVIRONMENT_DBT:
             return version.parse(importlib.metadata.version("dbt-core"))
         return super()._cli_version
 
