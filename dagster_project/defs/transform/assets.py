@@ -5,8 +5,9 @@ loader was not part of the run (``create_empty_tables``: raw, config and the his
 the connection is closed before dbt opens the file (one writer at a time). The run's as_of
 (``dagster_project.keys.run_as_of``) reaches dbt as the environment variable
 ``QUOTABOARD_AS_OF``, not as ``--vars``: vars that change every night void dbt's partial
-parse (a full parse of the whole project each night), a changed environment variable only
-re-parses the one model that reads it (``stg_config__run_context``).
+parse (a full parse of the whole project each night). The models read it, and the run id
+(``QUOTABOARD_RUN_ID``), through the ``run_env_var`` macro, only when they run, so a new
+value re-parses no file at all.
 """
 
 import contextlib

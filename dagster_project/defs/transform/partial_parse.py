@@ -18,8 +18,9 @@ copies nothing unless every check holds, and dbt then parses the whole project a
   the checksum is computed the way this dbt version computes it;
 - the home's profile differs from the default in ``path`` and ``settings`` only.
 
-dbt itself still checks the rest (its version, vars, target, ``dbt_project.yml``) and re-parses
-the files whose environment variables changed (the run's as_of and run id).
+dbt itself still checks the rest (its version, vars, target, ``dbt_project.yml``). The run's
+as_of and run id are read only when the models run (the ``run_env_var`` macro), so the seeded
+parse needs no file parsed again.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 -- (history.post_close_changes), else this run (QUOTABOARD_RUN_ID, set by the dbt asset; null
 -- outside a run).
 {#- The run this build belongs to, as a SQL literal (null outside a run). An environment variable
-    read here, not a var: a var that changes every run would void the partial parse of the whole
-    project; a changed env var re-parses only this file. -#}
-{%- set run_id = env_var('QUOTABOARD_RUN_ID', '') -%}
+    read when the model runs (run_env_var), not a var: a var that changes every run would void
+    the partial parse of the whole project. -#}
+{%- set run_id = run_env_var('QUOTABOARD_RUN_ID') -%}
 {%- set run_id_sql = ("'" ~ run_id | replace("'", "''") ~ "'") if run_id else 'null' %}
 with snapshots as (
     select * from {{ ref('stg_history__closed_attainment') }}

@@ -74,4 +74,4 @@ where changes.assignee_id is null
     or changes.live_actual is distinct from expected.live_actual
     or changes.closed_at_run_id is distinct from expected.closed_at_run_id
     or changes.delta is distinct from changes.live_actual - changes.closed_actual
-    or changes.first_seen_run_id is null and '{{ env_var("QUOTABOARD_RUN_ID", "") }}' != ''
+    or changes.first_seen_run_id is null and '{{ run_env_var("QUOTABOARD_RUN_ID") }}' != ''

@@ -5,9 +5,10 @@
 -- environment variable QUOTABOARD_AS_OF (how `quotaboard run` passes it), else today in the
 -- company time zone. The pipeline uses the environment variable, not the var: a var that
 -- changes every night voids dbt's partial parse of the whole project (a full parse of every
--- model and test), while a changed environment variable only re-parses this file.
+-- model and test). The variable is read when the model runs (run_env_var), so dbt does not
+-- even re-parse this file when it changes.
 {{ config(materialized='table') }}
-{%- set as_of = var('as_of') or env_var('QUOTABOARD_AS_OF', '') %}
+{%- set as_of = var('as_of') or run_env_var('QUOTABOARD_AS_OF') %}
 with settings as (
     select * from {{ ref('stg_config__settings') }}
 )
