@@ -10,6 +10,8 @@ STAMP := $(VENV)/.synced
 $(STAMP): pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen --compile-bytecode
+	@# dbt's parse of the project (dbt/target/dagster/), which every run and test starts from
+	$(UV) run --frozen python -m dagster_project.defs.transform.project
 	touch $(STAMP)
 
 install: $(STAMP)

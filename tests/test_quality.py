@@ -863,3 +863,41 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_guard_after_preload_waits_for_the_background_import(tmp_path):
+    """Speed (issue 21): ``quotaboard run`` imports GX in a background thread while the landing
+    files load (``preload_gx``). The first guard then uses that import: it waits for the
+    thread rather than importing GX a second time beside it, it validates as without the
+    preload, and the thread's import keeps PySpark out as ``import_gx`` always does. A second
+    preload in the same process starts no thread. A fresh interpreter, since this test
+    process may have imported GX already."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys, threading
+import pandas as pd
+from dagster_project.quality import batches, runner as runner_module
+from dagster_project.quality.suites import FRESHNESS_SUITE
+assert "great_expectations" not in sys.modules
+runner_module.preload_gx()
+thread = runner_module._Preload.thread
+assert thread is not None and thread.name == "import-gx"
+joined = []
+wait = thread.join
+thread.join = lambda *a, **k: (joined.append(threading.current_thread().name), wait(*a, **k))
+runner = runner_module.QualityRunner({str(tmp_path / "quality")!r})
+df = pd.DataFrame({{batches.ROW_INDEX: [0], "table_name": ["raw.user"], "age_hours": [99.0]}})
+guard = runner.validate(FRESHNESS_SUITE, df, {{"freshness_max_age_hours": 48}}, build_docs=False)
+assert set(joined) == {{"MainThread"}}, "the guard did not wait for the background import"
+assert not thread.is_alive(), "the guard ran before the background import ended"
+assert not guard.passed and guard.unexpected_count == 1, guard.summary()
+assert "pyspark" not in sys.modules, "the background import let GX import PySpark"
+runner_module.preload_gx()
+assert runner_module._Preload.thread is thread
+assert [t.name for t in threading.enumerate() if t.name == "import-gx"] == []
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

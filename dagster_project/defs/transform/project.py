@@ -132,3 +132,9 @@ def dbt_project() -> DbtProject:
     )
     ensure_manifest(project)
     return project
+
+
+if __name__ == "__main__":
+    # `make install`: dbt's parse of the project, made once at install (about 8 s) instead of
+    # by the first run of a fresh clone. Later runs re-parse only when a project file changed.
+    print(f"dbt project parsed: {dbt_project().manifest_path}")
