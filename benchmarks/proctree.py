@@ -8,7 +8,10 @@ sum can overstate; a burst shorter than the interval can be missed. ``ru_maxrss`
 children is reported next to it: the largest single process, exact.
 
 CPU time (user + system, from ``getrusage(RUSAGE_CHILDREN)``) is reported too: on a machine
-that other processes share, it moves far less than the wall time.
+that other processes share, it moves far less than the wall time. So is the machine's CPU
+steal over the command (``/proc/stat``): the share of its cores' time the hypervisor gave to
+other guests. On a virtual machine it is what makes the same command take 30 s one hour and
+60 s the next; a measurement taken under steal is slower for reasons outside the code.
 """
 
 from __future__ import annotations
@@ -37,6 +40,25 @@ class Measurement:
     stderr: str
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
+    steal_share: float | None = None  # of all cores' time over the command (None: no /proc/stat)
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) clock ticks of all cores since boot, from ``/proc/stat``; None where
+    there is no such file."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_between(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def _children(pid: int) -> list[int]:
@@ -92,6 +114,7 @@ def run_measured(
 
     stdout and stderr are captured (in files, so a chatty child never blocks on a pipe)."""
     load_before = os.getloadavg()
+    ticks_before = cpu_ticks()
     base = resource.getrusage(resource.RUSAGE_CHILDREN)
     out_path = Path(f"/tmp/.bench-{os.getpid()}-{time.monotonic_ns()}")
     peak = 0
@@ -140,4 +163,5 @@ def run_measured(
         stderr=stderr,
         load_before=load_before,
         load_after=os.getloadavg(),
+        steal_share=steal_between(ticks_before, cpu_ticks()),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from benchmarks.proctree import Measurement
@@ -86,12 +87,18 @@ class Series:
             "returncodes": [m.returncode for m in self.runs],
             "load_before": [m.load_before for m in self.runs],
             "load_after": [m.load_after for m in self.runs],
+            "steal_share": [m.steal_share for m in self.runs],
             "steps_median_s": self.median_steps() if self.name != "plain" else {},
         }
 
 
 def _fmt_load(load: tuple[float, float, float]) -> str:
     return "/".join(f"{x:.1f}" for x in load)
+
+
+def _fmt_steal(shares: Iterable[float | None]) -> str:
+    """Each run's CPU steal in percent ("-" where it could not be read)."""
+    return ", ".join("-" if x is None else f"{100 * x:.0f}" for x in shares)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -153,12 +160,13 @@ def markdown(
     lines.append(
         "| measurement | what | runs | median wall (s) | all runs (s) | median CPU (s) "
         "| input rows | rows/s "
-        "| peak RSS, process tree (MiB) | largest process (MiB) | load avg before -> after |"
+        "| peak RSS, process tree (MiB) | largest process (MiB) | load avg before -> after "
+        "| CPU steal (%) |"
     )
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in series.values():
         if not s.runs:
-            lines.append(f"| {s.name} | {s.what} | 0 | not run | | | | | | | |")
+            lines.append(f"| {s.name} | {s.what} | 0 | not run | | | | | | | | |")
             continue
         rps = s.rows_per_s
         rows = f"{statistics.median(s.rows):,.0f}" if any(s.rows) else "-"
@@ -171,7 +179,7 @@ def markdown(
             f"{', '.join(f'{w:.1f}' for w in s.walls)} | {s.median_cpu:.1f} | {rows} | "
             f"{'-' if rps is None else f'{rps:,.0f}'} | {s.peak_mb:,.0f} | "
             f"{f'{s.single_mb:,.0f}' if s.single_mb else '-'} | "
-            f"{loads} |"
+            f"{loads} | {_fmt_steal(m.steal_share for m in s.runs)} |"
         )
     plain, full = series.get("plain"), series.get("full")
     noop, oneday = series.get("noop"), series.get("oneday")

@@ -27,7 +27,7 @@ if str(REPO_ROOT) not in sys.path:
 from benchmarks.oneday import add_day, remove_added  # noqa: E402
 from benchmarks.plain import run_plain_pass  # noqa: E402
 from benchmarks.proctree import Measurement  # noqa: E402
-from benchmarks.report import GB, Series, step_timings, targets  # noqa: E402
+from benchmarks.report import GB, Series, markdown, step_timings, targets  # noqa: E402
 
 TZ = "America/New_York"
 
@@ -269,3 +269,30 @@ def test_a_second_bench_page_of_the_day_never_overwrites_the_first(tmp_path):
     assert third == tmp_path / "2026-12-07-scale200-da6407c-2"
     assert results_stem(tmp_path, "2026-12-07", 1, "da6407c") == tmp_path / "2026-12-07-scale1"
     assert first.with_suffix(".md").read_text() == "first"
+
+
+def test_cpu_steal_is_the_share_of_all_cores_time_between_two_readings():
+    """Noise (issue 21): the page reports the hypervisor's CPU steal over each measurement, the
+    share of all cores' ticks in /proc/stat's steal column between the readings before and
+    after the command. Nothing to compare (no file, or no tick elapsed) gives no value."""
+    from benchmarks.proctree import cpu_ticks, run_measured, steal_between
+
+    assert steal_between((10, 1000), (60, 1200)) == 0.25
+    assert steal_between((10, 1000), (10, 1000)) is None
+    assert steal_between(None, (10, 1000)) is None
+    ticks = cpu_ticks()
+    if ticks is None:
+        pytest.skip("no /proc/stat on this machine")
+    steal, total = ticks
+    assert 0 <= steal <= total
+    m = run_measured([sys.executable, "-c", "sum(range(3_000_000))"])
+    assert m.steal_share is not None and 0.0 <= m.steal_share <= 1.0
+    page = markdown(
+        title="t",
+        machine={},
+        params={"scale": 1},
+        series={"full": Series("full", "rebuild", [m])},
+        notes=[],
+    )
+    row = next(line for line in page.splitlines() if line.startswith("| full"))
+    assert row.rstrip(" |").endswith(f"{100 * m.steal_share:.0f}")
