@@ -149,7 +149,6 @@ def _run_locked(
     from dagster_project.dev import ensure_instance_yaml
     from dagster_project.keys import BOARD_KEY, PUBLISHED_KEY
     from dagster_project.period_close import REOPEN_TAG
-    from dagster_project.quality.runner import preload_gx
 
     blocked = run_inputs.reuse_blocked_by(config, full_refresh, rebuild, bool(reopen))
     fp = None
@@ -175,8 +174,6 @@ def _run_locked(
     # The home's instance: its dagster.yaml written, or brought up to date, unless the operator
     # took it over (dev.py); without one Dagster would use its slower default event log.
     ensure_instance_yaml(dagster_home, max_concurrent_runs=None)
-    if reuse is None:  # the guards will run: GX is imported while the landing files load
-        preload_gx()
     log_dir = home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "last-run.log"

@@ -65,30 +65,6 @@ def docs_dir_for(home: Path) -> Path:
     return Path(home) / "published" / "quality" / "gx"
 
 
-class _Preload:
-    """The thread importing GX ahead of the first guard (:func:`preload_gx`), if one started."""
-
-    lock = threading.Lock()
-    thread: threading.Thread | None = None
-
-
-def preload_gx() -> None:
-    """Start importing GX (:func:`import_gx`) in a background thread, once per process.
-
-    Importing GX takes 2-3 s, and the first guard of a run needs it about two seconds after the
-    run starts. Those two seconds are mostly DuckDB loading the landing files, which does not
-    hold Python's interpreter lock, so the import proceeds beside them on the second core
-    instead of after them. :func:`import_gx` waits for this thread rather than importing GX
-    again beside it. Call it once the process's own imports are done (the run's definitions
-    loaded): two threads importing the same modules at once is what Python's import locks guard
-    against, not what they make fast."""
-    with _Preload.lock:
-        if _Preload.thread is not None or "great_expectations" in sys.modules:
-            return
-        _Preload.thread = threading.Thread(target=import_gx, name="import-gx", daemon=True)
-        _Preload.thread.start()
-
-
 def import_gx():
     """``great_expectations``, imported without PySpark.
 
@@ -98,9 +74,6 @@ def import_gx():
     that has not imported PySpark, ``import pyspark`` is made to fail for the duration: GX
     records PySpark as not installed, and ``import pyspark`` works again afterwards (the
     Spark build imports it normally)."""
-    preloading = _Preload.thread
-    if preloading is not None and preloading is not threading.current_thread():
-        preloading.join()
     if "great_expectations" in sys.modules or "pyspark" in sys.modules:
         import great_expectations as gx
 
