@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from dagster_project.dev import ensure_instance_yaml
 from dagster_project.event_log_storage import OPEN_FILES, PooledSqliteEventLogStorage
@@ -120,3 +121,51 @@ def test_at_most_open_files_stay_open_and_evicted_runs_still_read(tmp_path):
         storage.wipe()  # the run files are closed, then deleted (Dagster makes a new index)
         assert set(storage._engines) <= {"index"}
         assert not list((dagster_home / "history" / "runs").glob("*-*.db"))
+
+
+def test_tables_found_are_remembered_and_missing_ones_looked_up_again(tmp_path, monkeypatch):
+    """Speed (issue 21): Dagster asks whether the index has a table before nearly every asset
+    event and check result. A table found once is not looked up again; a missing one is, each
+    time (another process may migrate the index); a wipe forgets what was found."""
+    dagster_home = tmp_path / "dagster"
+    ensure_instance_yaml(dagster_home)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        storage = instance.event_log_storage
+        lookups: list[str] = []
+        stock = SqliteEventLogStorage.has_table
+
+        def counted(self, table_name: str) -> bool:
+            lookups.append(table_name)
+            return stock(self, table_name)
+
+        monkeypatch.setattr(SqliteEventLogStorage, "has_table", counted)
+        storage._tables_present.clear()
+        assert storage.has_table("asset_check_executions")
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("no_such_table")
+        assert not storage.has_table("no_such_table")
+        assert lookups == ["asset_check_executions", "no_such_table", "no_such_table"]
+        run = dg.materialize(GRAPH, instance=instance)  # checks stored: the table is used
+        assert run.success
+        assert lookups.count("asset_check_executions") == 1
+        assert _history(instance, run.run_id)["checks"] == [(run.run_id, "SUCCEEDED")]
+        storage.wipe()
+        assert storage.has_table("asset_check_executions")
+        assert lookups.count("asset_check_executions") == 2
+
+
+def test_connections_commit_without_waiting_for_the_disk(tmp_path):
+    """Speed (issue 21): every connection the storage opens is in WAL mode with
+    synchronous=NORMAL (1: a commit does not fsync; the checkpoint does), not SQLite's default
+    FULL (2), and a run stored that way reads back from Dagster's own storage."""
+    dagster_home = tmp_path / "dagster"
+    ensure_instance_yaml(dagster_home)
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        run = dg.materialize(GRAPH, instance=instance)
+        storage = instance.event_log_storage
+        for shard in ("index", run.run_id):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    with _stock_instance(tmp_path, dagster_home) as stock:
+        assert dg.DagsterEventType.RUN_SUCCESS in _history(stock, run.run_id)["events"]
