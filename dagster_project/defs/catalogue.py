@@ -10,11 +10,11 @@ manifest (its compiled SQL; ``--no-compile``: the project is not compiled twice)
 The page is regenerated only when what it is made of changed (dbt's ``docs generate`` costs
 3-6 s on the sample, most of it starting a second dbt process): the files of the dbt project
 (models, macros, tests, docs blocks, ``dbt_project.yml`` with the metric registry: the
-manifest's sources), the dbt version, and
-the tables and columns of the working database (the catalog). Their fingerprint is kept beside
-dbt's docs target; when it matches and the published page exists, the page is kept. ``as_of``
-is left out on purpose: a new day does not change a definition (the compiled SQL shown on the
-page keeps the as_of of the day it was generated).
+manifest's sources), the dbt version, and the tables and columns of the working database (the
+catalog). Their fingerprint is kept beside dbt's docs target; when it matches and the
+published page exists, the page is kept. ``as_of`` is left out on purpose: a new day does not
+change a definition (the compiled SQL shown on the page keeps the as_of of the day it was
+generated).
 
 DuckDB has one writer per file: dbt opens the working database in a child process, so this
 asset opens no connection of its own while dbt runs (the publish before it has closed its
